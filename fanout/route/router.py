@@ -32,11 +32,10 @@ from fanout.route.context import RoutingRun
 from fanout.route.globalplan import Corridor, plan_global
 from fanout.route.guides import plan_guides
 from fanout.route.negotiate import Outcome, Tick, negotiate, net_order
-from fanout.route.obstacles import block_obstacles, fixed_shapes
+from fanout.route.obstacles import block_obstacles
 from fanout.route.occupancy import Occupancy
 from fanout.route.options import RouteOptions
-from fanout.route.phase import grid_phase
-from fanout.route.pins import NetPins, resolve_pins
+from fanout.route.pins import resolve_pins
 from fanout.route.search import SearchGrid
 from fanout.route.seeds import SeedBook, SeedGrid, seed_nets
 from fanout.route.shorten import ShortenStats, shorten
@@ -64,13 +63,11 @@ def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = Non
     planar = options.planar and options.max_iterations > 0
     div = grid_divisor(placement.package, d, wmin, placement.rdl_layers, planar,
                        options.grid_div)
-    pins = resolve_pins(placement, assign_balls(placement))
-    phase = (_planar_phase(placement, pins, wmin, div)
-             if planar and keep is None and placement.rdl_layers == 1 else (0.0, 0.0))
-    half_w, half_h, grid = routing_area(placement.package, d, wmin, div, phase)
+    half_w, half_h, grid = routing_area(placement.package, d, wmin, div)
     shapes = StencilShapes.build(classes, grid.pitch, d)
     tracks = Tracks(grid, placement.rdl_layers, shapes.reach + 2)
     occupancy = Occupancy(tracks, classes, Stencils.flatten(shapes, tracks.row), len(nets))
+    pins = resolve_pins(placement, assign_balls(placement))
     obstacles = block_obstacles(occupancy, placement, pins, (half_w, half_h))
     access = PinAccess(occupancy, obstacles, nets, d.trace_space, d.grid, options.orthogonal)
     seeds = SeedBook()
@@ -95,19 +92,6 @@ def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = Non
             log.debug("topology: %d redraws, %d rounds, %d gaps overflow, %d cut off, %.2f s",
                       tp.steps, tp.rounds, tp.overflow, len(topo.cuts), tp.seconds)
     return run
-
-
-def _planar_phase(placement: Placement, pins: NetPins, wmin: float, div: int
-                  ) -> tuple[float, float]:
-    """The grid phase of a planar one-RDL routing: most tracks through the gaps between
-    the fixed pads for the default wire (fanout.route.phase)."""
-    d = placement.dims
-    half_w, half_h, grid = routing_area(placement.package, d, wmin, div)
-    shapes = [f.shape for f in fixed_shapes(placement, pins) if f.layer == 1]
-    phase = grid_phase(shapes, (half_w - wmin / 2, half_h - wmin / 2), grid.pitch,
-                       d.trace_width, d.trace_space, d.grid)
-    log.debug("planar grid phase %s (pitch %g)", phase, grid.pitch)
-    return phase
 
 
 #: The net order a planar one-RDL routing that leaves nets open tries next.

@@ -173,15 +173,14 @@ class Tracks:
         return i, j
 
 
-def routing_area(package: tuple[float, float], dims: Dims, wmin: float, div: int = 1,
-                 phase: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, Grid]:
+def routing_area(package: tuple[float, float], dims: Dims, wmin: float, div: int = 1
+                 ) -> tuple[float, float, Grid]:
     """(half width, half height) of the routing area inside the RDL edge keep-out and the
-    track grid covering it for the narrowest wire ``wmin``, at (width + space) / ``div``,
-    its lines at ``phase`` + k pitch (fanout.route.phase)."""
+    track grid covering it for the narrowest wire ``wmin``, at (width + space) / ``div``."""
     pw, ph = package
     half_w, half_h = pw / 2 - dims.rdl_edge, ph / 2 - dims.rdl_edge
     return half_w, half_h, Grid.cover(half_w - wmin / 2, half_h - wmin / 2,
-                                      (dims.trace_width + dims.trace_space) / div, phase)
+                                      (dims.trace_width + dims.trace_space) / div)
 
 
 #: A planar one-RDL routing gets the grid at half pitch while it stays under this many nodes
