@@ -3,8 +3,9 @@
 
 Its pad centres sit on the chip's 5 nm grid, not the package's 0.1 um grid: the masks must
 still be on the grid and LVS must still find every pad (before the fix: 504 GRID.1 findings on
-BUMP, then 126 BUMP.EN.PASS when only the post moved). Routing completeness is issue 13's
-open item on this design (54 / 57 nets): strict xfail, so the day it routes the test says so.
+BUMP, then 126 BUMP.EN.PASS when only the post moved). It routes every net on its one RDL
+(was 54 / 57 before the planar plan included the side pads and grew supply trees from their
+centre: issue 13).
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ def test_off_grid_pads_give_on_grid_masks_and_lvs_finds_every_pad(caravel: dict)
     assert "placement" not in json.dumps(caravel["lvs_findings"]).lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: 54 / 57 nets on the real Caravel WLCSP")
 def test_every_net_routes(caravel: dict) -> None:
     assert caravel["complete"], caravel["unrouted_detail"]
     assert caravel["lvs_clean"]

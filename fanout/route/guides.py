@@ -27,6 +27,7 @@ from fanout.route.context import RoutingRun
 from fanout.route.pins import RoutePin
 from fanout.route.sketch import XY, Crossing, Sketch, build_sketch, vkey
 from fanout.route.topology import NetTerms, TopoPlan, plan_topology
+from fanout.route.tracks import routing_area
 
 #: Links: per net, its connections in drawing order: (source pin, target pin or None (the
 #: net's own wiring so far), flat node ids of the connection's channel).
@@ -64,7 +65,7 @@ def plan_guides(run: RoutingRun, order: Sequence[int]) -> Guides | None:
     centres = [f.centre for f in shapes]
     refs = shape_refs(run.placement)
     sk = build_sketch(centres, [f.shape for f in shapes], [f.owner for f in shapes],
-                      (-g.x0, -g.y0), d.trace_space, _boundary_step(centres, g.pitch),
+                      _sketch_area(run, centres), d.trace_space, _boundary_step(centres, g.pitch),
                       [refs.get(vkey(c), "a pad") for c in centres])
     grid_capacity(sk, run)
     for n in todo:
@@ -90,6 +91,21 @@ def plan_guides(run: RoutingRun, order: Sequence[int]) -> Guides | None:
             out.cuts[(n, pi)] = describe_cut(sk, walls, terms[n].use, terms[n].cls,
                                              sk.ref[inside], exact)
     return out
+
+
+def _sketch_area(run: RoutingRun, centres: list[XY]) -> XY:
+    """Half width and height of the sketch: the grid's extent, or, on an axis where pads lie
+    beyond the last track (side pads of a die as large as the package), the area wire centres
+    may use (the routing area less half the narrowest wire): such pads must be vertices of
+    the sketch, or their nets are never planned."""
+    wmin = min(run.classes.wire_widths)
+    half_w, half_h, _ = routing_area(run.placement.package, run.dims, wmin)
+    g = run.tracks.grid
+    out = []
+    for axis, grid_half, half in ((0, -g.x0, half_w), (1, -g.y0, half_h)):
+        beyond = any(abs(c[axis]) > grid_half + 1e-6 for c in centres)
+        out.append(max(grid_half, half - wmin / 2) if beyond else grid_half)
+    return out[0], out[1]
 
 
 def shape_refs(pl: Placement) -> dict[tuple[float, float], str]:

@@ -165,9 +165,10 @@ def _route_net(sk: Sketch, n: int, terms: NetTerms, hist: np.ndarray, pres: floa
         goals = {v for p, v in pins if p.kind == "bump"}
         todo = [v for p, v in pins if p.kind != "bump"]
     else:
-        joined = {pins[0][1]}
-        goals = {pins[0][1]}
-        todo = [v for _, v in pins[1:]]
+        root = tree_root([v for _, v in pins], xy)
+        joined = {root}
+        goals = {root}
+        todo = [v for _, v in pins if v != root]
     while todo:
         done = [xy[v] for v in goals]
         todo.sort(key=lambda v: (min(math.dist(xy[v], q) for q in done), v))
@@ -202,3 +203,15 @@ def _route_net(sk: Sketch, n: int, terms: NetTerms, hist: np.ndarray, pres: floa
         if isinstance(end, int):
             joined.add(end)
     return victims, cut
+
+
+def tree_root(verts: Sequence[int], xy: dict[int, tuple[float, float]]) -> int:
+    """Where a net's tree starts: the terminal nearest all others (least summed distance;
+    the first on a tie). Grown from there nearest first, a supply's tree joins its interior
+    balls by short links and each pad reaches the tree by its own way in, instead of a chain
+    from the first-listed pad along the pad ring, which walls in the pads and balls between
+    (a two-pin net starts at its first pin, as before)."""
+    if len(verts) <= 2:
+        return verts[0]
+    return min(verts, key=lambda v: (sum(math.dist(xy[v], xy[u]) for u in verts),
+                                     verts.index(v)))
