@@ -68,8 +68,8 @@ def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
             if pad.used:
                 ref = f"{c.name}.{pad.name}"
                 ref = alias.get(ref, ref)
-                shape, key = capture_poly(pad, placement)
-                out.append(FixedShape(1, shape, owner_of.get(ref, NO_OWNER), key, pad.xy))
+                cap, cap_key = capture_poly(pad, placement)
+                out.append(FixedShape(1, cap, owner_of.get(ref, NO_OWNER), cap_key, pad.xy))
     for pas in placement.passives:
         for t in pas.terminals:
             w, h = t.size if pas.rotation in (0, 180) else (t.size[1], t.size[0])
@@ -78,9 +78,9 @@ def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
                                   owner_of.get(f"{pas.name}.{t.name}", NO_OWNER),
                                   ("rect", w + e, h + e), t.xy))
     for b in placement.balls:
-        shape, key = ball_pad_poly(b, placement)
-        out.append(FixedShape(placement.rdl_layers, shape,
-                              owner_of.get(f"ball.{b.name}", NO_OWNER), key, b.xy))
+        bpad, bpad_key = ball_pad_poly(b, placement)
+        out.append(FixedShape(placement.rdl_layers, bpad,
+                              owner_of.get(f"ball.{b.name}", NO_OWNER), bpad_key, b.xy))
     return out
 
 
