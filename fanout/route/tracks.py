@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from fanout.dims import Dims
 from fanout.route.grid import KIND_STEP, Grid, rel_footprint
-from fanout.route.shapes import DIRS, XY, octagon_poly, same_xy, segment_rects
+from fanout.route.shapes import DIRS, XY, octagon_poly, same_xy, segment_shapes
 
 #: Edge kind used by a move in direction d (DIRS order); a move in direction d >= 4 is stored
 #: at its end node (the edge's start in the kind's own direction).
@@ -72,7 +72,7 @@ class StencilShapes:
     @staticmethod
     def build(classes: WidthClasses, pitch: float, dims: Dims) -> StencilShapes:
         """Computed once with shapely from the polygons layout draws: an octagon of the width
-        at a node, a flat-ended rectangle of the width along an edge."""
+        at a node, the octagon swept along an edge (shapes.segment_shapes)."""
         s, dg = dims.trace_space, dims.grid
         wire: dict[ClassKind, dict[ClassKind, Offsets]] = {}
         rmax = 1
@@ -82,7 +82,8 @@ class StencilShapes:
                     shp: BaseGeometry = octagon_poly((0.0, 0.0), wa, dg)
                 else:
                     si, sj = KIND_STEP[ka]
-                    shp = segment_rects(np.zeros(1), np.zeros(1), si * pitch, sj * pitch, wa)[0]
+                    shp = segment_shapes(np.zeros(1), np.zeros(1), si * pitch, sj * pitch, wa,
+                                         dg)[0]
                 entry: dict[ClassKind, Offsets] = {}
                 for c, wc in enumerate(classes.widths):
                     kinds = (0,) if c == classes.via else (0, 1, 2, 3, 4)
