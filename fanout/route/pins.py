@@ -65,6 +65,7 @@ def resolve_pins(placement: Placement, ball_choice: dict[tuple[int, int], str]) 
     top = placement.rdl_layers
     dg = placement.dims.grid
     caps = _drawn_lands(placement)
+    balls = {b.name: b for b in placement.balls}
     for ni, net in enumerate(placement.nets):
         row: list[RoutePin | None] = []
         for pi, p in enumerate(net.pins):
@@ -79,8 +80,10 @@ def resolve_pins(placement: Placement, ball_choice: dict[tuple[int, int], str]) 
             elif p.kind == "ball":
                 assert p.xy is not None
                 name = p.ref.split(".", 1)[1]
+                drawn = balls.get(name)  # a bus tap is a "ball" of no ball site
                 row.append(RoutePin(pi, p.ref, "ball", p.xy, top,
-                                    ball_pad_poly(placement.ball(name), placement)[0], name))
+                                    ball_pad_poly(drawn, placement)[0] if drawn is not None
+                                    else octagon_poly(p.xy, p.land[0], dg), name))
             else:
                 assert p.xy is not None
                 land = (caps.get(_key(p.xy)) or octagon_poly(p.xy, p.land[0], dg) if p.octagon

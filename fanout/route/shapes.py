@@ -86,6 +86,8 @@ def wire_pieces(points: Sequence[XY], w: float, grid: float) -> list:
     pts = np.asarray(points, dtype=float)
     out = list(octagons_at(pts, w, grid))
     for a, b in itertools.pairwise(points):
+        if same_xy(a, b):
+            continue  # a repeated point: its octagon is there already
         out.append(segment_shapes(np.array([a[0]]), np.array([a[1]]), b[0] - a[0],
                                   b[1] - a[1], w, grid)[0])
     return out
