@@ -8,6 +8,7 @@ Everything is built with shapely, vectorised where the router needs many candida
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -57,11 +58,17 @@ def segment_shapes(xs: np.ndarray, ys: np.ndarray, dx: float, dy: float, w: floa
     measured as 5.04)."""
     if abs(dx) < EPS or abs(dy) < EPS:
         return segment_rects(xs, ys, dx, dy, w)
+    hull = _sweep_offsets(round(dx, 9), round(dy, 9), w, grid)
+    return shapely.polygons(hull[None, :, :] + np.stack([xs, ys], axis=1)[:, None, :])
+
+
+@functools.lru_cache(maxsize=256)
+def _sweep_offsets(dx: float, dy: float, w: float, grid: float) -> np.ndarray:
+    """Vertices of the octagon pen swept from (0, 0) to (dx, dy) (translated per segment:
+    building each hull anew made the obstacle stencils of a large package slower)."""
     off = octagon_offsets(w, grid)
-    a = np.stack([xs, ys], axis=1)[:, None, :] + off[None, :, :]
-    b = a + np.array([dx, dy])
-    hull = shapely.convex_hull(shapely.multipoints(np.concatenate([a, b], axis=1)))
-    return np.asarray(hull, dtype=object).reshape(-1)
+    hull = shapely.convex_hull(shapely.multipoints(np.concatenate([off, off + np.array([dx, dy])])))
+    return np.asarray(hull.exterior.coords, dtype=float)[:-1]
 
 
 def segment_rects(xs: np.ndarray, ys: np.ndarray, dx: float, dy: float, w: float) -> np.ndarray:
