@@ -62,6 +62,21 @@ def nested_cut(inner_w: float, w: float, grid: float) -> float:
     return octagon_around(inner_w, octagon_cut(inner_w, grid), (w - inner_w) / 2, grid)[1]
 
 
+def capture_octagon(center: XY, pass_open: float, bump: float, en: float, grid: float
+                    ) -> tuple[float, float]:
+    """(width, cut) of the RDL1 capture pad layout draws around a bump of flat-to-flat
+    ``bump`` over a passivation opening ``pass_open``, enclosing it by ``en``: the router
+    keeps its space from exactly this octagon."""
+    bc = nested_cut(pass_open, bump, grid)
+    return octagon_around(bump, bc, en, grid, diag_parity(center, grid))
+
+
+def ball_pad_octagon(solder_open: float, en: float, grid: float) -> tuple[float, float]:
+    """(width, cut) of the ball pad layout draws around a solder-mask opening
+    ``solder_open`` (itself a regular octagon), enclosing it by ``en``."""
+    return octagon_around(solder_open, octagon_cut(solder_open, grid), en, grid)
+
+
 def octagon(center: XY, w: float, cut: float) -> list[XY]:
     """Vertices (counter-clockwise) of an octagon: axis flats at +-w/2, each corner cut by
     ``cut`` along both axes, so the 45-degree flats lie on |x| + |y| = w - cut."""

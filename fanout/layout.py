@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 
 import klayout.db as kdb
 
-from fanout.geom import XY, diag_parity, nested_cut, octagon, octagon_around, octagon_cut, rect
+from fanout.geom import (
+    XY,
+    ball_pad_octagon,
+    capture_octagon,
+    nested_cut,
+    octagon,
+    octagon_around,
+    octagon_cut,
+    rect,
+)
 from fanout.pdk import Pdk
 from fanout.place import PlacedChip, PlacedPassive, Placement
 from fanout.route.types import ResolvedPin, Routes
@@ -190,8 +199,7 @@ def build_layout(placement: Placement, routes: Routes, pdk: Pdk) -> Layout:
             if not pad.used or net is None:
                 continue
             bw, bc = pad.bump, nested_cut(pad.pass_open, pad.bump, u.grid)
-            cw, cc = octagon_around(bw, bc, d.bump_capture_en, u.grid,
-                                    diag_parity(pad.xy, u.grid))
+            cw, cc = capture_octagon(pad.xy, pad.pass_open, pad.bump, d.bump_capture_en, u.grid)
             cap = u.poly(octagon(pad.xy, cw, cc))
             net_regions[net]["RDL1"].insert(cap)
             drawn[net]["RDL1"].insert(cap)
@@ -249,7 +257,7 @@ def build_layout(placement: Placement, routes: Routes, pdk: Pdk) -> Layout:
         name = f"BALL_{_num(ball.diameter)}_{top_rdl}"
         so = d.ball_open(ball.diameter)
         so_cut = octagon_cut(so, u.grid)
-        pad_w, pad_cut = octagon_around(so, so_cut, d.ball_pad_en, u.grid)
+        pad_w, pad_cut = ball_pad_octagon(so, d.ball_pad_en, u.grid)
         if name not in cells:
             ball_cut = octagon_cut(ball.diameter, u.grid)
             cells[name] = Cell(name, {

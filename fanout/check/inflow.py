@@ -248,6 +248,7 @@ def _corners(polys: list[Polygon], max_turn: float) -> list[Arr]:
 
 def _off_grid(raw: list[Arr], g: int) -> list[Arr]:
     """Every drawn vertex off the grid, as a point marker."""
+    raw = [np.reshape(r, (-1, 2)) for r in raw]  # a degenerate (empty) polygon has no vertex
     if not raw:
         return []
     pts = np.vstack(raw)

@@ -24,6 +24,7 @@ from fanout.route.bundles import Bundle, BundlePlan, Split, plan_bundles, split_
 from fanout.route.busreport import bus_report
 from fanout.route.negotiate import Tick
 from fanout.route.options import RouteOptions
+from fanout.route.pins import ball_pad_poly, capture_poly
 from fanout.route.router import route
 from fanout.route.shapes import XY, octagon_poly, polyline_length, rect_poly, wire_poly
 from fanout.route.types import ResolvedPin, Routes, Unrouted, Via, Wire
@@ -185,7 +186,7 @@ def _obstacles(placement: Placement, raw: Routes, wires: Sequence[Wire],
         for pad in c.pads:
             if pad.used:
                 ref = f"{c.name}.{pad.name}"
-                shapes[1].append(octagon_poly(pad.xy, d.bump_capture(pad.bump), d.grid))
+                shapes[1].append(capture_poly(pad, placement)[0])
                 names[1].append(label.get(ref, owner.get(ref, "")))
     for pas in placement.passives:
         for t in pas.terminals:
@@ -196,7 +197,7 @@ def _obstacles(placement: Placement, raw: Routes, wires: Sequence[Wire],
     ball_net = {p.ball: n for n, ps in raw.pins.items() for p in ps if p.ball}
     top = placement.rdl_layers
     for bl in placement.balls:
-        shapes[top].append(octagon_poly(bl.xy, bl.pad, d.grid))
+        shapes[top].append(ball_pad_poly(bl, placement)[0])
         names[top].append(ball_net.get(bl.name, ""))
     for w in wires:
         shapes[w.layer].append(wire_poly(w.points, w.width, d.grid))

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from fanout.route.shapes import EPS, octagons, segment_rects
+from fanout.route.shapes import EPS, octagons, segment_shapes
 
 KIND_STEP: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (1, 1), (-1, 1))
 
@@ -65,7 +65,7 @@ class Grid:
 def footprint(grid: Grid, shapes: list[BaseGeometry], width: float, space: float,
               dgrid: float, kinds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> dict[int, np.ndarray]:
     """Flat node indices, per edge kind, whose ``width`` shape comes closer than ``space`` to
-    any of ``shapes`` (kind 0: node octagons, 1..4: edge rectangles from that node)."""
+    any of ``shapes`` (kind 0: node octagons, 1..4: edges from that node, as drawn)."""
     if not shapes:
         return {k: np.zeros(0, dtype=np.int64) for k in kinds}
     m = space + width + grid.pitch
@@ -92,7 +92,8 @@ def footprint(grid: Grid, shapes: list[BaseGeometry], width: float, space: float
         else:
             si, sj = KIND_STEP[k]
             sel = (ii + si >= 0) & (ii + si < grid.nx) & (jj + sj < grid.ny)
-            geoms = segment_rects(xs[sel], ys[sel], si * grid.pitch, sj * grid.pitch, width)
+            geoms = segment_shapes(xs[sel], ys[sel], si * grid.pitch, sj * grid.pitch, width,
+                                   dgrid)
         if len(geoms) == 0:
             out[k] = np.zeros(0, dtype=np.int64)
             continue

@@ -20,8 +20,8 @@ from shapely.geometry.base import BaseGeometry
 from fanout.place import Placement
 from fanout.route.grid import footprint, rel_footprint
 from fanout.route.occupancy import Occupancy
-from fanout.route.pins import NetPins
-from fanout.route.shapes import EPS, XY, octagon_poly, rect_poly
+from fanout.route.pins import NetPins, ball_pad_poly, capture_poly
+from fanout.route.shapes import EPS, XY, rect_poly
 from fanout.route.tracks import ClassKind, Offsets
 
 NO_OWNER = -2  # a fixed shape of no net (an unused pad's terminal, a free ball)
@@ -32,7 +32,7 @@ class FixedShape:
     layer: int  # RDL level
     shape: BaseGeometry
     owner: int  # net index, or NO_OWNER
-    key: tuple  # shape class (for the stencil cache): ("oct", w) or ("rect", w, h)
+    key: tuple  # shape class (for the stencil cache): ("oct", w, cut) or ("rect", w, h)
     centre: XY
 
 
@@ -54,7 +54,6 @@ class Obstacles:
 def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
     """Every pad on an RDL: bump captures and passive terminals on RDL1, ball pads on the top."""
     d = placement.dims
-    dg = d.grid
     owner_of: dict[str, int] = {}
     for ni, row in enumerate(pins):
         for pin in row:
@@ -69,9 +68,8 @@ def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
             if pad.used:
                 ref = f"{c.name}.{pad.name}"
                 ref = alias.get(ref, ref)
-                w = d.bump_capture(pad.bump)
-                out.append(FixedShape(1, octagon_poly(pad.xy, w, dg), owner_of.get(ref, NO_OWNER),
-                                      ("oct", w), pad.xy))
+                cap, cap_key = capture_poly(pad, placement)
+                out.append(FixedShape(1, cap, owner_of.get(ref, NO_OWNER), cap_key, pad.xy))
     for pas in placement.passives:
         for t in pas.terminals:
             w, h = t.size if pas.rotation in (0, 180) else (t.size[1], t.size[0])
@@ -80,8 +78,9 @@ def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
                                   owner_of.get(f"{pas.name}.{t.name}", NO_OWNER),
                                   ("rect", w + e, h + e), t.xy))
     for b in placement.balls:
-        out.append(FixedShape(placement.rdl_layers, octagon_poly(b.xy, b.pad, dg),
-                              owner_of.get(f"ball.{b.name}", NO_OWNER), ("oct", b.pad), b.xy))
+        bpad, bpad_key = ball_pad_poly(b, placement)
+        out.append(FixedShape(placement.rdl_layers, bpad,
+                              owner_of.get(f"ball.{b.name}", NO_OWNER), bpad_key, b.xy))
     return out
 
 

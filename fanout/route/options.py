@@ -41,8 +41,8 @@ class RouteOptions(BaseModel):
     planar: on one RDL, where the plain negotiation leaves nets open, route again deciding
         each net's topology first (which side of every bump it passes: fanout.route.topology),
         every connection's detailed search kept in its channel (router.route keeps the better).
-    grid_div: track grid subdivision: the grid pitch is (width + space) / grid_div; 0 picks 2
-        for a planar one-RDL routing whose half pitch is at least the narrowest wire and whose
+    grid_div: track grid subdivision: the grid pitch is (width + space) / grid_div, rounded
+        down to twice the manufacturing grid; 0 picks 2 for a planar one-RDL routing whose
         finer grid stays small (FINE_GRID_NODES), else 1.
     """
 

@@ -10,6 +10,7 @@ distinct wire width (plus one class for via lands); a stencil says, per aggresso
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from fanout.dims import Dims
 from fanout.route.grid import KIND_STEP, Grid, rel_footprint
-from fanout.route.shapes import DIRS, XY, octagon_poly, same_xy, segment_rects
+from fanout.route.shapes import DIRS, XY, octagon_poly, same_xy, segment_shapes
 
 #: Edge kind used by a move in direction d (DIRS order); a move in direction d >= 4 is stored
 #: at its end node (the edge's start in the kind's own direction).
@@ -71,7 +72,7 @@ class StencilShapes:
     @staticmethod
     def build(classes: WidthClasses, pitch: float, dims: Dims) -> StencilShapes:
         """Computed once with shapely from the polygons layout draws: an octagon of the width
-        at a node, a flat-ended rectangle of the width along an edge."""
+        at a node, the octagon swept along an edge (shapes.segment_shapes)."""
         s, dg = dims.trace_space, dims.grid
         wire: dict[ClassKind, dict[ClassKind, Offsets]] = {}
         rmax = 1
@@ -81,7 +82,8 @@ class StencilShapes:
                     shp: BaseGeometry = octagon_poly((0.0, 0.0), wa, dg)
                 else:
                     si, sj = KIND_STEP[ka]
-                    shp = segment_rects(np.zeros(1), np.zeros(1), si * pitch, sj * pitch, wa)[0]
+                    shp = segment_shapes(np.zeros(1), np.zeros(1), si * pitch, sj * pitch, wa,
+                                         dg)[0]
                 entry: dict[ClassKind, Offsets] = {}
                 for c, wc in enumerate(classes.widths):
                     kinds = (0,) if c == classes.via else (0, 1, 2, 3, 4)
@@ -176,19 +178,28 @@ class Tracks:
 def routing_area(package: tuple[float, float], dims: Dims, wmin: float, div: int = 1
                  ) -> tuple[float, float, Grid]:
     """(half width, half height) of the routing area inside the RDL edge keep-out and the
-    track grid covering it for the narrowest wire ``wmin``, at (width + space) / ``div``."""
+    track grid covering it for the narrowest wire ``wmin``, at (width + space) / ``div``.
+
+    A subdivided pitch is rounded down to twice the manufacturing grid: layout snaps every
+    centre-line point to 2 x grid (so 45-degree flats meet on the grid), and a node off that
+    lattice would be drawn up to one grid step away from where its stencils were measured
+    (7.5 um on a 0.1 um grid lost 0.2 um of space between neighbours)."""
     pw, ph = package
     half_w, half_h = pw / 2 - dims.rdl_edge, ph / 2 - dims.rdl_edge
-    return half_w, half_h, Grid.cover(half_w - wmin / 2, half_h - wmin / 2,
-                                      (dims.trace_width + dims.trace_space) / div)
+    pitch = dims.trace_width + dims.trace_space
+    if div > 1:
+        g2 = 2 * dims.grid
+        pitch = max(g2, math.floor(round(pitch / div / g2, 6)) * g2)
+    return half_w, half_h, Grid.cover(half_w - wmin / 2, half_h - wmin / 2, round(pitch, 6))
 
 
-#: A planar one-RDL routing gets the grid at half pitch while it stays under this many nodes
-#: and half a pitch is at least the narrowest wire: a gap between two pads holds a wire only
-#: where a track runs through it, and at half pitch the grid loses at most a quarter of a pitch
-#: of every gap instead of half of one. A grid finer than the wire lets a wide wire jog by less
-#: than its width, and its drawn outline then pinches (zero-width slivers, same-net notches:
-#: measured on 10/5 um and 40/35 um witness-built designs, clean at full pitch).
+#: A planar one-RDL routing gets the grid at half pitch while it stays under this many nodes:
+#: a gap between two pads holds a wire only where a track runs through it, and at half pitch
+#: the grid loses at most a quarter of a pitch of every gap instead of half of one. The half
+#: pitch is rounded down to the 2 x grid lattice layout draws centre-lines on (routing_area);
+#: at 7.5 um (10/5 um rules) or 37.5 um (40/35 um) on a 0.1 um grid, layout moved nodes by a
+#: grid step and the outlines pinched (RDL.S.1 / W.1 / A.1 findings on witness-built designs),
+#: at 7.4 / 37.4 um they are clean.
 FINE_GRID_NODES = 4_000_000
 
 
@@ -197,7 +208,7 @@ def grid_divisor(package: tuple[float, float], dims: Dims, wmin: float, levels: 
     """The track grid subdivision a routing uses (``div`` = 0: automatic, see options)."""
     if div:
         return div
-    if not planar or levels != 1 or (dims.trace_width + dims.trace_space) / 2 < wmin - 1e-9:
+    if not planar or levels != 1:
         return 1
     _, _, g = routing_area(package, dims, wmin, 2)
     return 2 if g.nx * g.ny <= FINE_GRID_NODES else 1
