@@ -52,10 +52,12 @@ from fanout.route.types import Keep, ResolvedPin, Routes, RouteStats, Unrouted, 
 log = logging.getLogger(__name__)
 
 
-def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = None
-            ) -> RoutingRun:
+def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = None,
+            window: tuple[float, float, float, float] | None = None) -> RoutingRun:
     """Everything routing works on, before any net is routed: grid and stencils, fixed
-    obstacles, pins, the kept routing (``keep``) and the global plan."""
+    obstacles, pins, the kept routing (``keep``) and the global plan. ``window`` (x0, y0, x1,
+    y1): route inside that rectangle only, on the package grid's nodes there (windowed
+    routing: fanout.route.windows)."""
     d = placement.dims
     nets = placement.nets
     classes = WidthClasses.of_nets({n.width for n in nets}, d)
@@ -64,11 +66,16 @@ def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = Non
     div = grid_divisor(placement.package, d, wmin, placement.rdl_layers, planar,
                        options.grid_div)
     half_w, half_h, grid = routing_area(placement.package, d, wmin, div)
+    area: tuple[float, float] | tuple[float, float, float, float] = (half_w, half_h)
+    if window is not None:
+        x0, y0, x1, y1 = window
+        area = (max(x0, -half_w), max(y0, -half_h), min(x1, half_w), min(y1, half_h))
+        grid = grid.within(*area, wmin)
     shapes = StencilShapes.build(classes, grid.pitch, d)
     tracks = Tracks(grid, placement.rdl_layers, shapes.reach + 2)
     occupancy = Occupancy(tracks, classes, Stencils.flatten(shapes, tracks.row), len(nets))
     pins = resolve_pins(placement, assign_balls(placement))
-    obstacles = block_obstacles(occupancy, placement, pins, (half_w, half_h))
+    obstacles = block_obstacles(occupancy, placement, pins, area)
     access = PinAccess(occupancy, obstacles, nets, d.trace_space, d.grid, options.orthogonal)
     seeds = SeedBook()
     if keep is not None:
@@ -164,6 +171,12 @@ def route(placement: Placement, *, options: RouteOptions | None = None,
     """
     t0 = time.perf_counter()
     given = options or RouteOptions()
+    if given.windows > 1 and keep is None:
+        from fanout.route.windowed import route_windowed  # it builds on prepare, below
+
+        routes = route_windowed(placement, given)
+        if routes is not None:
+            return routes
     run, order, outcome, t_setup, opts = _route_planar_if_needed(placement, given, keep, tick)
     short = (shorten(run, order, opts.shorten_passes, opts.shorten_effort)
              if opts.shorten_passes > 0 else ShortenStats(0, 0, 0, 0, 0.0, 0.0, 0, 0.0))
