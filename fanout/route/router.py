@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from fanout.place import Placement
 from fanout.route.access import PinAccess
@@ -48,6 +49,9 @@ from fanout.route.tracks import (
     routing_area,
 )
 from fanout.route.types import Keep, ResolvedPin, Routes, RouteStats, Unrouted, Via, Wire
+
+if TYPE_CHECKING:
+    from fanout.route.windowed import RunJobs
 
 log = logging.getLogger(__name__)
 
@@ -162,19 +166,23 @@ def _route_planar_if_needed(placement: Placement, opts: RouteOptions, keep: Keep
 
 
 def route(placement: Placement, *, options: RouteOptions | None = None,
-          keep: Keep | None = None, tick: Tick | None = None) -> Routes:
+          keep: Keep | None = None, tick: Tick | None = None, jobs: RunJobs | None = None
+          ) -> Routes:
     """Route every net of the placement; what cannot be routed is listed in ``unrouted``.
 
     With ``keep`` (an ECO), the legal part of an earlier routing is reused and only what it
     misses is routed (see Keep); ``stats`` then also says how much was kept (``kept_um``,
     ``nets_kept_whole``: only then). ``tick`` hears the progress (negotiate.Tick).
+    With ``options.windows`` > 1 the package is routed window by window
+    (fanout.route.windowed), the windows' jobs run by ``jobs`` (default: one after the other
+    here); a package it cannot cut is routed whole.
     """
     t0 = time.perf_counter()
     given = options or RouteOptions()
     if given.windows > 1 and keep is None:
-        from fanout.route.windowed import route_windowed  # it builds on prepare, below
+        from fanout.route.windowed import route_windowed, serial  # it builds on prepare
 
-        routes = route_windowed(placement, given)
+        routes = route_windowed(placement, given, jobs or serial)
         if routes is not None:
             return routes
     run, order, outcome, t_setup, opts = _route_planar_if_needed(placement, given, keep, tick)

@@ -82,7 +82,7 @@ def _peak_rss_mib() -> float:
 def window_capacity(job: Job) -> tuple[int, int, np.ndarray]:
     """Free default-width tracks of the window's grid nodes as (global i0, j0, counts per
     (level, row, column) of nodes): the caller sums them into package gcells."""
-    placement, options, rect = job
+    placement, _, rect = job
     d = placement.dims
     classes = WidthClasses.of_nets({n.width for n in placement.nets} or {d.trace_width}, d)
     wmin = min(classes.wire_widths)
@@ -170,7 +170,7 @@ def route_windowed(placement: Placement, options: RouteOptions,
     padded = np.zeros((placement.rdl_layers, gy * G, gx * G), dtype=np.float64)
     cap_jobs = [(window_placement(placement, r, (), reach), inner, r) for r in rects]
     for i0, j0, free in run_jobs(window_capacity, cap_jobs):
-        lv, ny, nx = free.shape
+        _, ny, nx = free.shape
         padded[:, j0:j0 + ny, i0:i0 + nx] += free
     cap = padded.reshape(placement.rdl_layers, gy, G, gx, G).sum(axis=(2, 4)) / G
     t_cap = time.perf_counter() - t0
@@ -260,6 +260,7 @@ def _merge(placement: Placement, pins: list, cut: Cut, per_window: list,
         expansions=float(sum(r.expansions for r in results)),
         grid_pitch_um=cut.grid.pitch,
         graph_nodes=float(cut.grid.nx * cut.grid.ny * placement.rdl_layers),
-        global_s=round(global_s, 3), seconds=round(seconds, 3))
+        global_s=round(global_s, 3), seconds=round(seconds, 3), windows=float(len(results)),
+        window_peak_mib=round(max((r.peak_rss_mib for r in results), default=0.0), 1))
     return Routes(tuple(w for ws in wires for w in ws), tuple(v for vs in vias for v in vs), rp,
                   tuple(u for us in unrouted for u in us), stats, options)

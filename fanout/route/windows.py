@@ -112,7 +112,7 @@ def choose_cut(grid: Grid, area: Rect, shapes: Sequence[FixedShape], per_side: i
                     if free[c]]
             if not cand:
                 return None
-            lines.append(min(cand, key=lambda c, ideal=ideal: (abs(c - ideal), c)))
+            lines.append(min(cand, key=lambda c: (abs(c - ideal), c)))
         picked.append(tuple(lines))
     return Cut(grid, picked[0], picked[1], area)
 
