@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                                                encoding="utf-8")
     lines = ["# Scale ladder (bench/scale.py)", "",
              "| case | windows | routed | DRC (KLayout) | LVS | route s | wall s | "
-             "peak/window MiB | tree peak MiB | load |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "peak/window MiB | tree peak MiB | load |", "|---" * 10 + "|"]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['windows']}x{r['windows']} | {r.get('routed_pct')} % | "
                      f"{r.get('drc_klayout')} | {r.get('lvs_clean')} | {r.get('route_s')} | "
