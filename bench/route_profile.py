@@ -69,12 +69,17 @@ def profile(design_path: Path) -> dict[str, object]:
     placement = place(design, pdk, resolve_stackup(design, pdk))
     opts = route_options(design)
     t1 = time.perf_counter()
+    log.info("placed %d nets in %.1f s", len(placement.nets), t1 - t0)
     run = prepare(placement, opts)
     t2 = time.perf_counter()
     rss_prepared = peak_rss_mib()
+    log.info("prepared in %.1f s (global plan %.1f s), peak %.0f MiB, %s", t2 - t1,
+             run.plan.seconds, rss_prepared, memory_split(run))
     order = net_order(run.nets, run.pins, run.seeds.whole, opts.order)
     outcome = negotiate(run, order)
     t3 = time.perf_counter()
+    log.info("negotiated in %.1f s, %d rounds, peak %.0f MiB", t3 - t2, outcome.iterations,
+             peak_rss_mib())
     short = shorten(run, order, opts.shorten_passes, opts.shorten_effort)
     t4 = time.perf_counter()
     state = run.occupancy.state

@@ -125,7 +125,7 @@ def synthesize(design: Design, pdk: Pdk, progress: Progress = lambda _m: None,
     progress("placing")
     stackup = resolve_stackup(design, pdk)
     placement = place(design, pdk, stackup)
-    check_grid(placement, design.path)
+    check_grid(placement, design.path, options.windows)
     progress(f"routing {len(placement.nets)} nets on {placement.rdl_layers} RDL(s)")
     if uses_buses(design):
         from fanout.route.buses import route_buses
