@@ -80,9 +80,10 @@ def _peak_rss_mib() -> float:
 
 
 def window_capacity(job: Job) -> tuple[int, int, np.ndarray]:
-    """Free default-width tracks of the window's grid nodes as (global i0, j0, counts per
-    (level, row, column) of nodes): the caller sums them into package gcells."""
-    placement, _, rect = job
+    """Free default-width tracks of the window's grid nodes summed per package gcell (of
+    ``gcell_tracks`` tracks, set by the caller): (first gcell column, row, sums per (level,
+    gcell row, gcell column)); the caller adds the windows' sums."""
+    placement, options, rect = job
     d = placement.dims
     classes = WidthClasses.of_nets({n.width for n in placement.nets} or {d.trace_width}, d)
     wmin = min(classes.wire_widths)
@@ -98,7 +99,13 @@ def window_capacity(job: Job) -> tuple[int, int, np.ndarray]:
     free = free_tracks(occ, classes.of(d.trace_width))
     i0 = round((sub.x0 - grid.x0) / grid.pitch)
     j0 = round((sub.y0 - grid.y0) / grid.pitch)
-    return i0, j0, free
+    G = options.gcell_tracks
+    levels, ny, nx = free.shape
+    a, b = i0 % G, j0 % G
+    h, w = -(-(ny + b) // G) * G, -(-(nx + a) // G) * G
+    padded = np.zeros((levels, h, w), dtype=np.float64)
+    padded[:, b:b + ny, a:a + nx] = free
+    return i0 // G, j0 // G, padded.reshape(levels, h // G, G, w // G, G).sum(axis=(2, 4))
 
 
 def route_window(job: Job) -> WindowResult:
@@ -167,12 +174,13 @@ def route_windowed(placement: Placement, options: RouteOptions,
     tracks = Tracks(grid, placement.rdl_layers, 2)
     G = gcell_size(tracks, options)
     gx, gy = -(-grid.nx // G), -(-grid.ny // G)
-    padded = np.zeros((placement.rdl_layers, gy * G, gx * G), dtype=np.float64)
-    cap_jobs = [(window_placement(placement, r, (), reach), inner, r) for r in rects]
-    for i0, j0, free in run_jobs(window_capacity, cap_jobs):
-        _, ny, nx = free.shape
-        padded[:, j0:j0 + ny, i0:i0 + nx] += free
-    cap = padded.reshape(placement.rdl_layers, gy, G, gx, G).sum(axis=(2, 4)) / G
+    cap = np.zeros((placement.rdl_layers, gy, gx), dtype=np.float64)
+    with_g = inner.model_copy(update={"gcell_tracks": G})
+    cap_jobs = [(window_placement(placement, r, (), reach), with_g, r) for r in rects]
+    for gi0, gj0, sums in run_jobs(window_capacity, cap_jobs):
+        _, sh, sw = sums.shape
+        cap[:, gj0:gj0 + sh, gi0:gi0 + sw] += sums
+    cap /= G
     t_cap = time.perf_counter() - t0
     # 3. global plan and crossings
     order = net_order(nets, pins, set(), options.order)
