@@ -31,6 +31,7 @@ bench: $(STAMP)  ## benchmarks (not part of make test): writes bench/results.jso
 	$(BIN)/python bench/maskset_bench.py
 	$(BIN)/python bench/eco_bench.py --units 20 --json bench/out/eco_bench.json
 	$(BIN)/python bench/adapt_bench.py --units 24 --full --json bench/out/adapt_bench.json  # full wafer: ~40-60 min on 2 cores
+	$(BIN)/python bench/scale.py  # issue 19 ladder: 5k/10k/20k nets, 4 RDLs, windowed on 2 Dask workers (hours)
 
 bench-families: $(STAMP)  ## routed % of the witness-built design families (bench/out/families/RESULTS.md)
 	$(BIN)/python bench/families_run.py --issue

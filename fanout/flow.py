@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fanout.buildfolder import provenance
 from fanout.check.inflow import Violation, check_layout
@@ -31,6 +32,9 @@ from fanout.stackup import resolve_stackup
 from fanout.write.gds import write_gds, write_oas
 from fanout.write.lyp import write_lyp
 from fanout.write.report import make_report, write_json
+
+if TYPE_CHECKING:
+    from fanout.route.windowed import RunJobs
 
 Progress = Callable[[str], None]
 log = logging.getLogger(__name__)
@@ -113,7 +117,7 @@ def route_ticker(progress: Progress, every_s: float = 0.25,
 
 
 def synthesize(design: Design, pdk: Pdk, progress: Progress = lambda _m: None,
-               options: RouteOptions | None = None,
+               options: RouteOptions | None = None, jobs: RunJobs | None = None,
                ) -> tuple[Placement, Routes, Layout, list[Violation]]:
     """Resolve the stack-up, place, route, draw and self-check, all in memory (``options``:
     the design's own router options when not given)."""
@@ -121,13 +125,13 @@ def synthesize(design: Design, pdk: Pdk, progress: Progress = lambda _m: None,
     progress("placing")
     stackup = resolve_stackup(design, pdk)
     placement = place(design, pdk, stackup)
-    check_grid(placement, design.path)
+    check_grid(placement, design.path, options.windows)
     progress(f"routing {len(placement.nets)} nets on {placement.rdl_layers} RDL(s)")
     if uses_buses(design):
         from fanout.route.buses import route_buses
         routes = route_buses(design, placement, pdk, options, route_ticker(progress))
     else:
-        routes = route(placement, options=options, tick=route_ticker(progress))
+        routes = route(placement, options=options, tick=route_ticker(progress), jobs=jobs)
     progress("drawing masks")
     layout = build_layout(placement, routes, pdk)
     progress("in-flow DRC")
@@ -135,23 +139,41 @@ def synthesize(design: Design, pdk: Pdk, progress: Progress = lambda _m: None,
     return placement, routes, layout, violations
 
 
+@contextmanager
+def window_jobs(options: RouteOptions, workers: int | None, scheduler: str | None
+                ) -> Iterator[RunJobs | None]:
+    """Where windowed routing runs its windows: Dask when the options ask for windows (None:
+    whole-package routing needs no jobs)."""
+    if options.windows <= 1:
+        yield None
+        return
+    from fanout.adapt.run import dask_client
+    from fanout.route.dask_jobs import on_dask
+
+    with dask_client(scheduler, workers) as client:
+        yield on_dask(client)
+
+
 def build(design_path: str | Path, outdir: str | Path, *, oasis: bool = False,
           signoff: bool = True, progress: Progress = lambda _m: None,
           pdk_override: str | None = None,
-          route_opts: Mapping[str, object] | None = None) -> BuildResult:
+          route_opts: Mapping[str, object] | None = None,
+          workers: int | None = None, scheduler: str | None = None) -> BuildResult:
     """Run the whole flow and write OUTDIR/<name>.gds and OUTDIR/report.json atomically.
 
     With ``signoff`` (the default) KLayout checks the written GDS independently: DRC from the
     PDK rule table (<name>.lyrdb) and LVS against the design's nets (<name>.lvsdb); the report
     records ``drc_klayout_violations`` and ``lvs_clean``. ``route_opts`` override the design's
-    ``routing:`` block.
+    ``routing:`` block. Windowed routing (``windows`` > 1) runs its windows on Dask: a local
+    cluster of ``workers`` processes (default: one per core) or ``scheduler``.
     """
     t0 = time.perf_counter()
     check_target(Path(outdir), [design_path])  # before minutes of routing, not after
     design, pdk = load_inputs(design_path, pdk_override)
     check_target(Path(outdir), [design_path, pdk.path])
     options = route_options(design, route_opts)
-    placement, routes, layout, violations = synthesize(design, pdk, progress, options)
+    with window_jobs(options, workers, scheduler) as jobs:
+        placement, routes, layout, violations = synthesize(design, pdk, progress, options, jobs)
     out = Path(outdir)
     with staging(out, inputs=[design_path, pdk.path]) as tmp:
         progress("writing GDS")

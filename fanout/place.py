@@ -107,13 +107,15 @@ class BallSite:
 @dataclass(frozen=True)
 class Pin:
     """A net terminal. kind: bump (RDL1 on a chip bump), pterm (RDL1 on a passive terminal),
-    ball (top-RDL ball pad) or auto (a ball the router picks)."""
+    ball (top-RDL ball pad), auto (a ball the router picks) or cross (where a net crosses a
+    window border in windowed routing: a grid node on RDL ``layer``, no drawn pad)."""
 
     ref: str
     kind: str
     xy: XY | None
     land: tuple[float, float]  # landing shape extent on its RDL (w, h); octagon if w == h
     octagon: bool = True
+    layer: int | None = None  # RDL level of a cross pin (the others: from their kind)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,16 @@ from fanout.cli.common import guarded, progress, route_opt_option
 @click.option("--signoff/--no-signoff", default=True,
               help="Run KLayout DRC and LVS on the written GDS (default on).")
 @route_opt_option
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Windowed routing (--route-opt windows=N): Dask worker processes of the "
+                   "local cluster (default: one per core).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Windowed routing: use a running Dask scheduler instead of a local cluster.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @guarded
 def build(design: Path, outdir: Path, pdk_name: str | None, oasis: bool, review: bool,
-          signoff: bool, route_opt: tuple[str, ...], quiet: bool) -> None:
+          signoff: bool, route_opt: tuple[str, ...], workers: int | None,
+          scheduler: str | None, quiet: bool) -> None:
     """Place, route, draw and check DESIGN; write OUTDIR/<name>.gds and OUTDIR/report.json.
 
     Exit 0 when every net is routed and DRC-clean, 1 when the result was written but is
@@ -35,7 +41,8 @@ def build(design: Path, outdir: Path, pdk_name: str | None, oasis: bool, review:
 
     result = run_build(design, outdir, oasis=oasis, signoff=signoff, pdk_override=pdk_name,
                        progress=lambda m: progress(m, quiet),
-                       route_opts=parse_route_opts(route_opt))
+                       route_opts=parse_route_opts(route_opt), workers=workers,
+                       scheduler=scheduler)
     r = result.report
     click.echo(f"{r['design']}: {r['nets_routed']}/{r['nets_total']} nets routed, "
                f"wirelength {float(r['wirelength_um']) / 1000:.2f} mm, {r['vias']} vias, "

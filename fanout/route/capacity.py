@@ -4,6 +4,8 @@ memory (or, with no room inside the RDL edge keep-out, routing nothing)."""
 
 from __future__ import annotations
 
+import math
+
 from fanout.errors import InputError
 from fanout.place import Placement
 from fanout.route.grid import Grid
@@ -15,10 +17,11 @@ from fanout.sizes import check_sizes
 MAX_GRID_BYTES = 4 << 30
 
 
-def grid_bytes(placement: Placement) -> tuple[int, int, int]:
+def grid_bytes(placement: Placement, windows: int = 0) -> tuple[int, int, int]:
     """(track nodes per RDL, width classes, bytes) of the arrays the router allocates for this
     placement (fanout.route.occupancy and the corridor): kept next to ``check_grid``, in step
-    with those allocations."""
+    with those allocations. ``windows`` > 1 (windowed routing): those of its largest window
+    (a border may sit up to a quarter window off the even split: 1.5 windows' width)."""
     d = placement.dims
     widths = {n.width for n in placement.nets} | {d.trace_width}
     classes = len(widths) + 1  # + the via-land class
@@ -29,6 +32,8 @@ def grid_bytes(placement: Placement) -> tuple[int, int, int]:
         return 0, classes, 0
     g = Grid.cover(half_w, half_h, d.trace_width + d.trace_space)
     nodes = g.nx * g.ny
+    if windows > 1:
+        nodes = min(nodes, math.ceil(1.5 * g.nx / windows) * math.ceil(1.5 * g.ny / windows))
     idt = 2 if len(placement.nets) < 32000 else 4
     r = placement.rdl_layers
     kinds = 5 * len(widths) + 1  # edge kinds per wire class, nodes only for via lands
@@ -36,14 +41,15 @@ def grid_bytes(placement: Placement) -> tuple[int, int, int]:
     return nodes, classes, nodes * per_node
 
 
-def check_grid(placement: Placement, source: str) -> None:
+def check_grid(placement: Placement, source: str, windows: int = 0) -> None:
     """Refuse, with the numbers, a package the router could not hold in memory (huge package on
     a fine track pitch, many distinct net widths) or could not route at all (no room inside
-    RDL.EDGE.1). ``source`` names the design file in the message."""
+    RDL.EDGE.1). ``source`` names the design file in the message; ``windows``: the
+    ``windows`` router option (each window's grid is what one process holds)."""
     check_sizes(placement, source)  # widths and shapes in track pitches (fanout.sizes)
     d = placement.dims
     pw, ph = placement.package
-    nodes, classes, size = grid_bytes(placement)
+    nodes, classes, size = grid_bytes(placement, windows)
     if nodes == 0:
         raise InputError(source, "package.size", f"{pw:g} x {ph:g} um leaves no routing area "
                          f"inside the {d.rdl_edge:g} um RDL edge keep-out (RDL.EDGE.1)")
@@ -54,4 +60,5 @@ def check_grid(placement: Placement, source: str) -> None:
                          f"{pitch:g} um track pitch is {nodes:,} nodes per RDL x "
                          f"{placement.rdl_layers} RDL(s) x {classes} width classes, "
                          f"~{size / 2**30:.1f} GiB (limit {MAX_GRID_BYTES / 2**30:g} GiB); use "
-                         "a smaller package, fewer RDLs or fewer distinct net widths")
+                         "a smaller package, fewer RDLs, fewer distinct net widths or "
+                         "windowed routing (routing: windows)")

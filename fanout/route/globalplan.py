@@ -46,14 +46,36 @@ def plan_global(occupancy: Occupancy, trace_class: int, nets: Sequence[NetSpec],
     ``order`` (none with ``max_iterations`` 0: the greedy baseline searches everywhere)."""
     t0 = time.perf_counter()
     t = occupancy.tracks
-    g, M, levels = t.grid, t.margin, t.levels
     G = gcell_size(t, options)
-    gx, gy = -(-g.nx // G), -(-g.ny // G)
-    free = (occupancy.hard[trace_class][0].reshape(levels, t.rows, t.row)
+    return plan_on(t, G, gcell_capacity(occupancy, trace_class, G), nets, pins, seeds, order,
+                   options, t0)
+
+
+def free_tracks(occupancy: Occupancy, trace_class: int) -> np.ndarray:
+    """(levels, ny, nx) bool: the grid nodes no fixed shape holds for the default wire."""
+    t = occupancy.tracks
+    g, M = t.grid, t.margin
+    return (occupancy.hard[trace_class][0].reshape(t.levels, t.rows, t.row)
             [:, M:M + g.ny, M:M + g.nx] == -1)
+
+
+def gcell_capacity(occupancy: Occupancy, trace_class: int, G: int) -> np.ndarray:
+    """(levels, gy, gx): free tracks through each gcell (free nodes / G)."""
+    t = occupancy.tracks
+    g, levels = t.grid, t.levels
+    gx, gy = -(-g.nx // G), -(-g.ny // G)
     padded = np.zeros((levels, gy * G, gx * G), dtype=np.float64)
-    padded[:, :g.ny, :g.nx] = free
-    cap = padded.reshape(levels, gy, G, gx, G).sum(axis=(2, 4)) / G
+    padded[:, :g.ny, :g.nx] = free_tracks(occupancy, trace_class)
+    cap: np.ndarray = padded.reshape(levels, gy, G, gx, G).sum(axis=(2, 4)) / G
+    return cap
+
+
+def plan_on(t: Tracks, G: int, cap: np.ndarray, nets: Sequence[NetSpec], pins: NetPins,
+            seeds: Mapping[int, Seed], order: list[int], options: RouteOptions,
+            t0: float) -> GlobalPlan:
+    """PathFinder on the gcell graph of ``t``'s grid with capacities ``cap`` (levels, gy, gx);
+    ``t`` is only read for its grid (windowed routing passes one that holds no arrays)."""
+    levels, gy, gx = cap.shape
     gg = GlobalGraph(G, gx, gy, levels, cap, options.via_cost / G)
     routes: dict[int, set[int]] = {}
     if options.max_iterations <= 0:

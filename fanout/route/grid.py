@@ -39,6 +39,14 @@ class Grid:
         ni, nj = math.floor(half_w / pitch + EPS), math.floor(half_h / pitch + EPS)
         return Grid(pitch, -ni * pitch, -nj * pitch, 2 * ni + 1, 2 * nj + 1)
 
+    def within(self, x0: float, y0: float, x1: float, y1: float, wmin: float) -> Grid:
+        """The part of this grid (same nodes) whose ``wmin`` wire bodies fit in the rectangle
+        x0..x1, y0..y1 (a routing window)."""
+        ia, ib = self.irange(x0 + wmin / 2, x1 - wmin / 2)
+        ja, jb = self.jrange(y0 + wmin / 2, y1 - wmin / 2)
+        return Grid(self.pitch, self.x0 + ia * self.pitch, self.y0 + ja * self.pitch,
+                    max(ib - ia, 1), max(jb - ja, 1))
+
     def x(self, i: int | np.ndarray) -> float | np.ndarray:
         return np.round(self.x0 + np.asarray(i) * self.pitch, 6) if isinstance(i, np.ndarray) \
             else round(self.x0 + i * self.pitch, 6)

@@ -81,21 +81,33 @@ def fixed_shapes(placement: Placement, pins: NetPins) -> list[FixedShape]:
         bpad, bpad_key = ball_pad_poly(b, placement)
         out.append(FixedShape(placement.rdl_layers, bpad,
                               owner_of.get(f"ball.{b.name}", NO_OWNER), bpad_key, b.xy))
+    for ni, net in enumerate(placement.nets):  # window border crossings (fanout.route.windows)
+        for p in net.pins:
+            if p.kind == "cross" and p.xy is not None and p.layer is not None:
+                out.append(FixedShape(p.layer, rect_poly(p.xy, *p.land), ni,
+                                      ("rect", *p.land), p.xy))
     return out
 
 
 def block_obstacles(occupancy: Occupancy, placement: Placement, pins: NetPins,
-                    area: tuple[float, float]) -> Obstacles:
-    """Stamp the margin, the outside of the routing ``area`` (half width, half height), the
-    fixed shapes and the die-edge via keep-out into ``occupancy``'s hard arrays."""
+                    area: tuple[float, float] | tuple[float, float, float, float]
+                    ) -> Obstacles:
+    """Stamp the margin, the outside of the routing ``area`` (half width, half height about
+    the package centre, or a window's x0, y0, x1, y1), the fixed shapes and the die-edge via
+    keep-out into ``occupancy``'s hard arrays."""
     t, classes = occupancy.tracks, occupancy.classes
     g, M, row, rows = t.grid, t.margin, t.row, t.rows
     levels, d = t.levels, placement.dims
-    half_w, half_h = area
     jj, ii = np.mgrid[0:g.ny, 0:g.nx]
     xs, ys = g.x0 + ii * g.pitch, g.y0 + jj * g.pitch
     for c, w in enumerate(classes.widths):
-        out = (np.abs(xs) > half_w - w / 2 + EPS) | (np.abs(ys) > half_h - w / 2 + EPS)
+        if len(area) == 2:
+            half_w, half_h = area
+            out = (np.abs(xs) > half_w - w / 2 + EPS) | (np.abs(ys) > half_h - w / 2 + EPS)
+        else:
+            x0, y0, x1, y1 = area
+            out = ((xs < x0 + w / 2 - EPS) | (xs > x1 - w / 2 + EPS)
+                   | (ys < y0 + w / 2 - EPS) | (ys > y1 - w / 2 + EPS))
         for k in range(classes.kinds[c]):
             h = occupancy.hard[c][k].reshape(levels, rows, row)
             _block_margin(h, M)

@@ -44,6 +44,10 @@ class RouteOptions(BaseModel):
     grid_div: track grid subdivision: the grid pitch is (width + space) / grid_div, rounded
         down to twice the manufacturing grid; 0 picks 2 for a planar one-RDL routing whose
         finer grid stays small (FINE_GRID_NODES), else 1.
+    windows: windowed routing (fanout.route.windowed): the package cut into windows x windows
+        windows, each detailed-routed on its own grid (in parallel on Dask where a client is
+        given) after one global plan; 0 or 1: the whole package on one grid. Recorded in
+        report.json only when set.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -66,10 +70,16 @@ class RouteOptions(BaseModel):
     shorten_effort: float = Field(default=0.2, ge=0.0, le=100.0)
     planar: bool = True
     grid_div: int = Field(default=0, ge=0, le=4)
+    windows: int = Field(default=0, ge=0, le=64)
 
     def as_dict(self) -> dict[str, object]:
-        """The effective options, in field order (what report.json records)."""
-        return self.model_dump()
+        """The effective options, in field order (what report.json records); ``windows`` only
+        when windowed routing was asked for (reports of whole-package routing stay as they
+        were)."""
+        out = self.model_dump()
+        if self.windows <= 1:
+            del out["windows"]
+        return out
 
 
 def valid_range(name: str) -> str:

@@ -77,6 +77,12 @@ def resolve_pins(placement: Placement, ball_choice: dict[tuple[int, int], str]) 
                 b = placement.ball(name)
                 row.append(RoutePin(pi, p.ref, "ball", b.xy, top, ball_pad_poly(b, placement)[0],
                                     name))
+            elif p.kind == "cross":
+                assert p.xy is not None and p.layer is not None
+                # the stub's land a grid step wider than the drawn square: the wire's octagon
+                # at the node lies strictly inside it
+                row.append(RoutePin(pi, p.ref, "cross", p.xy, p.layer,
+                                    rect_poly(p.xy, p.land[0] + 2 * dg, p.land[1] + 2 * dg)))
             elif p.kind == "ball":
                 assert p.xy is not None
                 name = p.ref.split(".", 1)[1]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from fanout.place import Placement
 from fanout.route.access import PinAccess
@@ -49,13 +50,18 @@ from fanout.route.tracks import (
 )
 from fanout.route.types import Keep, ResolvedPin, Routes, RouteStats, Unrouted, Via, Wire
 
+if TYPE_CHECKING:
+    from fanout.route.windowed import RunJobs
+
 log = logging.getLogger(__name__)
 
 
-def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = None
-            ) -> RoutingRun:
+def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = None,
+            window: tuple[float, float, float, float] | None = None) -> RoutingRun:
     """Everything routing works on, before any net is routed: grid and stencils, fixed
-    obstacles, pins, the kept routing (``keep``) and the global plan."""
+    obstacles, pins, the kept routing (``keep``) and the global plan. ``window`` (x0, y0, x1,
+    y1): route inside that rectangle only, on the package grid's nodes there (windowed
+    routing: fanout.route.windows)."""
     d = placement.dims
     nets = placement.nets
     classes = WidthClasses.of_nets({n.width for n in nets}, d)
@@ -64,11 +70,16 @@ def prepare(placement: Placement, options: RouteOptions, keep: Keep | None = Non
     div = grid_divisor(placement.package, d, wmin, placement.rdl_layers, planar,
                        options.grid_div)
     half_w, half_h, grid = routing_area(placement.package, d, wmin, div)
+    area: tuple[float, float] | tuple[float, float, float, float] = (half_w, half_h)
+    if window is not None:
+        x0, y0, x1, y1 = window
+        area = (max(x0, -half_w), max(y0, -half_h), min(x1, half_w), min(y1, half_h))
+        grid = grid.within(*area, wmin)
     shapes = StencilShapes.build(classes, grid.pitch, d)
     tracks = Tracks(grid, placement.rdl_layers, shapes.reach + 2)
     occupancy = Occupancy(tracks, classes, Stencils.flatten(shapes, tracks.row), len(nets))
     pins = resolve_pins(placement, assign_balls(placement))
-    obstacles = block_obstacles(occupancy, placement, pins, (half_w, half_h))
+    obstacles = block_obstacles(occupancy, placement, pins, area)
     access = PinAccess(occupancy, obstacles, nets, d.trace_space, d.grid, options.orthogonal)
     seeds = SeedBook()
     if keep is not None:
@@ -155,15 +166,25 @@ def _route_planar_if_needed(placement: Placement, opts: RouteOptions, keep: Keep
 
 
 def route(placement: Placement, *, options: RouteOptions | None = None,
-          keep: Keep | None = None, tick: Tick | None = None) -> Routes:
+          keep: Keep | None = None, tick: Tick | None = None, jobs: RunJobs | None = None
+          ) -> Routes:
     """Route every net of the placement; what cannot be routed is listed in ``unrouted``.
 
     With ``keep`` (an ECO), the legal part of an earlier routing is reused and only what it
     misses is routed (see Keep); ``stats`` then also says how much was kept (``kept_um``,
     ``nets_kept_whole``: only then). ``tick`` hears the progress (negotiate.Tick).
+    With ``options.windows`` > 1 the package is routed window by window
+    (fanout.route.windowed), the windows' jobs run by ``jobs`` (default: one after the other
+    here); a package it cannot cut is routed whole.
     """
     t0 = time.perf_counter()
     given = options or RouteOptions()
+    if given.windows > 1 and keep is None:
+        from fanout.route.windowed import route_windowed, serial  # it builds on prepare
+
+        routes = route_windowed(placement, given, jobs or serial)
+        if routes is not None:
+            return routes
     run, order, outcome, t_setup, opts = _route_planar_if_needed(placement, given, keep, tick)
     short = (shorten(run, order, opts.shorten_passes, opts.shorten_effort)
              if opts.shorten_passes > 0 else ShortenStats(0, 0, 0, 0, 0.0, 0.0, 0, 0.0))

@@ -82,6 +82,8 @@ class RouteStats:
     shorten_saved_um: float = 0.0  # wirelength it saved
     kept_um: float | None = None  # wirelength reused from the Keep
     nets_kept_whole: float | None = None  # nets the Keep still routes entirely
+    windows: float | None = None  # windowed routing only: windows routed
+    window_peak_mib: float | None = None  # and the largest peak memory of a process routing one
 
     def as_dict(self) -> dict[str, float]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -1,0 +1,154 @@
+"""Scale ladder (issue 19): 5,000 / 10,000 / 20,000 nets on 4 RDLs, windowed routing on Dask.
+
+Each case of ``synth.SCALE_LADDER`` is written with the 4-RDL fine PDK beside it and built by
+``python -m fanout build --route-opt windows=K --workers W`` in a child process (K windows per
+side: about 1,250 nets per window), with KLayout sign-off; measured: wall time, peak memory of
+the build's process tree (``os.wait4``), and from report.json routed %, DRC, LVS, the route
+time and the largest peak memory of a process routing a window. Then the growth exponent of
+route time over the ladder (log-log least squares) and, for the smallest case, the route with
+1 worker against 2. Writes bench/scale.json and bench/SCALE.md. Hours on a 2-core machine:
+not part of make test (tests/test_windowed.py is).
+
+    python bench/scale.py                    # the whole ladder
+    python bench/scale.py --only scale_5000  # one case
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import synth  # noqa: E402
+
+log = logging.getLogger("scale")
+OUT = ROOT / "bench" / "out" / "scale"
+PDK4 = ROOT / "tests" / "data" / synth.PDK4
+NETS_PER_WINDOW = 1250
+
+
+def windows_for(nets: int) -> int:
+    """Windows per side for about NETS_PER_WINDOW nets each."""
+    return max(2, math.ceil(math.sqrt(nets / NETS_PER_WINDOW)))
+
+
+def build(design: Path, out: Path, windows: int, workers: int, signoff: bool,
+          timeout_s: float) -> dict[str, object]:
+    """One build in a child process: its figures (report.json) and its wall time and peak
+    memory (the largest process of its tree)."""
+    cmd = [sys.executable, "-m", "fanout", "build", str(design), "-o", str(out), "-q",
+           "--route-opt", f"windows={windows}", "--workers", str(workers)]
+    if not signoff:
+        cmd.append("--no-signoff")
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=design.parent, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = t0 + timeout_s
+    status, usage = 0, None
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(1.0)
+    wall = time.perf_counter() - t0
+    text = proc.stdout.read() if proc.stdout else ""
+    res: dict[str, object] = {"windows": windows, "workers": workers, "wall_s": round(wall, 1),
+                              "load_1min_at_start": round(load, 2),
+                              "exit": os.waitstatus_to_exitcode(status),
+                              "peak_rss_tree_mib": round(usage.ru_maxrss / 1024, 1) if usage
+                              else None, "tail": text.strip().splitlines()[-3:]}
+    rep = out / "report.json"
+    if rep.is_file():
+        r = json.loads(rep.read_text(encoding="utf-8"))
+        st = r.get("route_stats", {})
+        res.update({
+            "nets": r["nets_total"], "routed": r["nets_routed"],
+            "routed_pct": round(100.0 * r["nets_routed"] / max(r["nets_total"], 1), 2),
+            "wirelength_mm": round(float(r["wirelength_um"]) / 1000, 1),
+            "drc_inflow": r["drc_violations"],
+            "drc_klayout": r.get("drc_klayout_violations"), "lvs_clean": r.get("lvs_clean"),
+            "route_s": r.get("route_runtime_s"), "window_peak_mib": st.get("window_peak_mib"),
+            "grid_nodes": st.get("graph_nodes"),
+        })
+    return res
+
+
+def growth_exponent(points: list[tuple[float, float]]) -> float | None:
+    """k of runtime ~ nets^k (least squares on logs)."""
+    pts = [(math.log(n), math.log(t)) for n, t in points if n > 0 and t > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return round(sum((x - mx) * (y - my) for x, y in pts) / sxx, 3) if sxx else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=3 * 3600)
+    ap.add_argument("--no-speedup", action="store_true", help="skip the 1-worker run")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    OUT.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(PDK4, OUT / synth.PDK4, dirs_exist_ok=True)
+    rows: dict[str, dict[str, object]] = {}
+    for case in synth.SCALE_LADDER:
+        if a.only and case.name not in a.only:
+            continue
+        design = synth.write_case(case, OUT)
+        k = windows_for(case.nets)
+        log.info("%s: %d nets, %d x %d windows, %d workers", case.name, case.nets, k, k,
+                 a.workers)
+        rows[case.name] = build(design, OUT / f"{case.name}_w{a.workers}", k, a.workers, True,
+                                a.timeout)
+        log.info("%s", json.dumps(rows[case.name]))
+    first = next(iter(rows), None)
+    speed: dict[str, object] = {}
+    if first and not a.no_speedup and a.workers > 1:
+        case = next(c for c in synth.SCALE_LADDER if c.name == first)
+        one = build(OUT / f"{first}.yaml", OUT / f"{first}_w1", windows_for(case.nets), 1,
+                    False, a.timeout)
+        two_s, one_s = rows[first].get("route_s"), one.get("route_s")
+        speed = {"case": first, "one_worker": one,
+                 "speedup_route": (round(float(one_s) / float(two_s), 2)  # type: ignore[arg-type]
+                                   if one_s and two_s else None)}
+    k_exp = growth_exponent([(float(r["nets"]), float(r["route_s"]))  # type: ignore[arg-type]
+                             for r in rows.values() if r.get("route_s") and r.get("nets")])
+    result = {"cases": rows, "growth_exponent_route": k_exp, "speedup": speed}
+    (ROOT / "bench" / "scale.json").write_text(json.dumps(result, indent=1) + "\n",
+                                               encoding="utf-8")
+    lines = ["# Scale ladder (bench/scale.py)", "",
+             "| case | windows | routed | DRC (KLayout) | LVS | route s | wall s | "
+             "peak/window MiB | tree peak MiB | load |", "|---" * 10 + "|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['windows']}x{r['windows']} | {r.get('routed_pct')} % | "
+                     f"{r.get('drc_klayout')} | {r.get('lvs_clean')} | {r.get('route_s')} | "
+                     f"{r['wall_s']} | {r.get('window_peak_mib')} | {r['peak_rss_tree_mib']} | "
+                     f"{r['load_1min_at_start']} |")
+    lines += ["", f"growth exponent (route time): {k_exp}",
+              f"1 vs {a.workers} workers: {speed.get('speedup_route')}", ""]
+    (ROOT / "bench" / "SCALE.md").write_text("\n".join(lines), encoding="utf-8")
+    log.info("%s", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

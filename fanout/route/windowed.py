@@ -1,0 +1,277 @@
+"""Windowed routing: the global plan over the whole package, detailed routing per window.
+
+1. Borders (fanout.route.windows.choose_cut) on grid lines no fixed shape comes near.
+2. Capacities: each window rasterises its own fixed shapes on its own grid and counts free
+   tracks per package gcell (a job per window; memory bounded by the window).
+3. The global plan (PathFinder on gcells, as for one window) over the whole package, from the
+   summed capacities; each net's gcell path fixes its border crossings (level and track).
+4. Each window routes its sub-nets (pins inside it, cross pins on its borders) with the
+   ordinary router on a grid bounded by the window (a job per window).
+5. Merge in window order: every net's wires and vias from each window, the two-pitch wire of
+   each crossing. Windows never come closer than a pitch plus a space (the border strip
+   belongs to no window), so nothing is re-routed at the borders.
+
+Jobs are plain functions of picklable values; ``run_jobs`` runs them (in this process, or on
+Dask workers: fanout.route.dask_jobs) and returns results in job order, so the bytes do not
+depend on how many workers ran them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fanout.place import Placement
+from fanout.route.assign import assign_balls
+from fanout.route.globalplan import _cell_at, free_tracks, gcell_size, plan_on
+from fanout.route.negotiate import negotiate, net_order
+from fanout.route.obstacles import block_obstacles, fixed_shapes
+from fanout.route.occupancy import Occupancy
+from fanout.route.options import RouteOptions
+from fanout.route.pins import resolve_pins
+from fanout.route.router import prepare
+from fanout.route.shorten import shorten
+from fanout.route.tracks import Stencils, StencilShapes, Tracks, WidthClasses, routing_area
+from fanout.route.types import ResolvedPin, Routes, RouteStats, Unrouted, Via, Wire
+from fanout.route.windows import (
+    Crossing,
+    Cut,
+    Rect,
+    choose_cut,
+    clearance,
+    plan_crossings,
+    window_nets,
+    window_placement,
+)
+
+log = logging.getLogger(__name__)
+
+Job = tuple[Placement, RouteOptions, Rect]
+RunJobs = Callable[[Callable[[Job], object], Sequence[Job]], list]
+
+
+def serial(fn: Callable[[Job], object], jobs: Sequence[Job]) -> list:
+    """Run the jobs one after the other in this process."""
+    return [fn(j) for j in jobs]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One window's routing: per sub-net (in the window's net order) wires, vias, unrouted."""
+
+    wires: list[list[tuple[int, tuple[tuple[float, float], ...]]]]
+    vias: list[list[tuple[int, tuple[float, float]]]]
+    unrouted: list[list[Unrouted]]
+    expansions: int
+    iterations: int
+    seconds: float
+    peak_rss_mib: float
+    cpu_s: float = 0.0  # CPU seconds of the routing process (wall time depends on the load)
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def window_capacity(job: Job) -> tuple[int, int, np.ndarray]:
+    """Free default-width tracks of the window's grid nodes summed per package gcell (of
+    ``gcell_tracks`` tracks, set by the caller): (first gcell column, row, sums per (level,
+    gcell row, gcell column)); the caller adds the windows' sums."""
+    placement, options, rect = job
+    d = placement.dims
+    classes = WidthClasses.of_nets({n.width for n in placement.nets} or {d.trace_width}, d)
+    wmin = min(classes.wire_widths)
+    half_w, half_h, grid = routing_area(placement.package, d, wmin, 1)
+    x0, y0, x1, y1 = rect
+    area = (max(x0, -half_w), max(y0, -half_h), min(x1, half_w), min(y1, half_h))
+    sub = grid.within(*area, wmin)
+    shapes = StencilShapes.build(classes, sub.pitch, d)
+    tracks = Tracks(sub, placement.rdl_layers, shapes.reach + 2)
+    occ = Occupancy(tracks, classes, Stencils.flatten(shapes, tracks.row), len(placement.nets))
+    pins = resolve_pins(placement, assign_balls(placement))
+    block_obstacles(occ, placement, pins, area)
+    free = free_tracks(occ, classes.of(d.trace_width))
+    i0 = round((sub.x0 - grid.x0) / grid.pitch)
+    j0 = round((sub.y0 - grid.y0) / grid.pitch)
+    G = options.gcell_tracks
+    levels, ny, nx = free.shape
+    a, b = i0 % G, j0 % G
+    h, w = -(-(ny + b) // G) * G, -(-(nx + a) // G) * G
+    padded = np.zeros((levels, h, w), dtype=np.float64)
+    padded[:, b:b + ny, a:a + nx] = free
+    return i0 // G, j0 // G, padded.reshape(levels, h // G, G, w // G, G).sum(axis=(2, 4))
+
+
+def route_window(job: Job) -> WindowResult:
+    """Route one window's sub-nets on a grid bounded by the window."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    placement, options, rect = job
+    if not placement.nets:
+        return WindowResult([], [], [], 0, 0, 0.0, _peak_rss_mib())
+    run = prepare(placement, options, None, rect)
+    order = net_order(run.nets, run.pins, run.seeds.whole, options.order)
+    outcome = negotiate(run, order)
+    if options.shorten_passes > 0:
+        shorten(run, order, options.shorten_passes, options.shorten_effort)
+    g = run.tracks.grid
+    state = run.occupancy.state
+    dropped: dict[str, list[Unrouted]] = {}
+    for u in outcome.dropped:
+        dropped.setdefault(u.net, []).append(u)
+    wires, vias, unrouted = [], [], []
+    for n, net in enumerate(placement.nets):
+        st = state[n]
+        wires.append([(L, tuple(pts)) for L, pts in st.wires])
+        vias.append([(lev, g.xy(i, j)) for lev, i, j in st.vias])
+        unrouted.append(list(st.unrouted) + dropped.get(net.name, []))
+    return WindowResult(wires, vias, unrouted, run.stats.expansions, outcome.iterations,
+                        round(time.perf_counter() - t0, 3), _peak_rss_mib(),
+                        round(time.process_time() - c0, 3))
+
+
+def windowed_supported(placement: Placement) -> str | None:
+    """Why windowed routing cannot route this placement (None: it can)."""
+    if placement.rdl_layers < 2:
+        return "one RDL (windowed routing changes level to cross)"
+    if len({n.width for n in placement.nets}) > 1:
+        return "several wire widths"
+    if any(n.connect != "all" for n in placement.nets):
+        return "nets joined to any pad"
+    return None
+
+
+def route_windowed(placement: Placement, options: RouteOptions,
+                   run_jobs: RunJobs = serial) -> Routes | None:
+    """Route ``placement`` window by window (``options.windows`` per side); None when it
+    cannot be cut (a reason is logged) and the caller should route it whole."""
+    t0 = time.perf_counter()
+    why = windowed_supported(placement)
+    d = placement.dims
+    nets = placement.nets
+    classes = WidthClasses.of_nets({n.width for n in nets}, d)
+    wmin = min(classes.wire_widths)
+    wire = max(n.width for n in nets) if nets else wmin  # one width (windowed_supported)
+    half_w, half_h, grid = routing_area(placement.package, d, wmin, 1)
+    area = (-half_w, -half_h, half_w, half_h)
+    pins = resolve_pins(placement, assign_balls(placement))
+    cut = None
+    if why is None:
+        cut = choose_cut(grid, area, fixed_shapes(placement, pins), options.windows,
+                         clearance(grid.pitch, d.trace_space, wire))
+        why = None if cut is not None else "no border line clear of pads and balls"
+    if cut is None:
+        log.info("windowed routing off: %s", why)
+        return None
+    inner = options.model_copy(update={"windows": 0})
+    reach = 2 * grid.pitch + d.trace_space
+    rects = [cut.rect(w, wire) for w in range(cut.count())]
+    # 2. capacities per window, summed into package gcells
+    tracks = Tracks(grid, placement.rdl_layers, 2)
+    G = gcell_size(tracks, options)
+    gx, gy = -(-grid.nx // G), -(-grid.ny // G)
+    cap = np.zeros((placement.rdl_layers, gy, gx), dtype=np.float64)
+    with_g = inner.model_copy(update={"gcell_tracks": G})
+    cap_jobs = [(window_placement(placement, r, (), reach), with_g, r) for r in rects]
+    for gi0, gj0, sums in run_jobs(window_capacity, cap_jobs):
+        _, sh, sw = sums.shape
+        cap[:, gj0:gj0 + sh, gi0:gi0 + sw] += sums
+    cap /= G
+    t_cap = time.perf_counter() - t0
+    # 3. global plan and crossings
+    order = net_order(nets, pins, set(), options.order)
+    plan = plan_on(tracks, G, cap, nets, pins, {}, order, options, time.perf_counter())
+    terms = [[(_cell_at(plan.graph, tracks, p.layer, p.xy), cut.window_of(p.xy))
+              for p in row if p is not None and p.layer in nets[n].layers]
+             for n, row in enumerate(pins)]
+    stride = math.ceil((wire + d.trace_space) / grid.pitch - 1e-9)
+    crossings, failed = plan_crossings(cut, plan.graph, plan.corridors, terms, stride)
+    failed |= _disconnected(placement, pins, cut, crossings, failed)
+    per_window = window_nets(placement, pins, cut, crossings, failed, wire)
+    # 4. detailed routing per window
+    t_route = time.perf_counter()
+    jobs = [(window_placement(placement, r, tuple(s for _, s in per_window[w]), reach),
+             inner, r) for w, r in enumerate(rects)]
+    results: list[WindowResult] = run_jobs(route_window, jobs)
+    t_route = time.perf_counter() - t_route
+    log.info("windowed: %d x %d windows, %d crossings, %d nets without a crossing track; "
+             "capacities %.1f s, global %.1f s, windows %.1f s (slowest %.1f s, peak %.0f MiB)",
+             cut.cols, cut.rows, len(crossings), len(failed), t_cap, plan.seconds, t_route,
+             max((r.seconds for r in results), default=0.0),
+             max((r.peak_rss_mib for r in results), default=0.0))
+    log.info("windowed: CPU seconds per window %s", [r.cpu_s for r in results])
+    return _merge(placement, pins, cut, per_window, results, crossings, failed, options,
+                  plan.seconds, time.perf_counter() - t0)
+
+
+def _disconnected(placement: Placement, pins: list, cut: Cut, crossings: Sequence[Crossing],
+                  failed: set[int]) -> set[int]:
+    """Nets whose pin windows the crossings do not join (no global route, say)."""
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for c in crossings:
+        adj.setdefault(c.net, []).append((c.a, c.b))
+    out: set[int] = set()
+    for n, row in enumerate(pins):
+        if n in failed:
+            continue
+        wins = {cut.window_of(p.xy) for p in row if p is not None}
+        if len(wins) <= 1:
+            continue
+        seen = {min(wins)}
+        grew = True
+        while grew:
+            grew = False
+            for a, b in adj.get(n, []):
+                if (a in seen) != (b in seen):
+                    seen |= {a, b}
+                    grew = True
+        if not wins <= seen:
+            out.add(n)
+    return out
+
+
+def _merge(placement: Placement, pins: list, cut: Cut, per_window: list,
+           results: list[WindowResult], crossings: Sequence[Crossing], failed: set[int],
+           options: RouteOptions, global_s: float, seconds: float) -> Routes:
+    """One Routes in design net order: per net its pieces window by window, then its
+    crossing wires; a net open in any window (or without its crossings) is unrouted."""
+    nets = placement.nets
+    wires: list[list[Wire]] = [[] for _ in nets]
+    vias: list[list[Via]] = [[] for _ in nets]
+    unrouted: list[list[Unrouted]] = [[] for _ in nets]
+    for w, res in enumerate(results):
+        for k, (n, _) in enumerate(per_window[w]):
+            net = nets[n]
+            wires[n] += [Wire(net.name, L, pts, net.width) for L, pts in res.wires[k]]
+            vias[n] += [Via(net.name, lev, xy) for lev, xy in res.vias[k]]
+            unrouted[n] += res.unrouted[k]
+    for c in crossings:
+        if c.net in failed:
+            continue
+        net = nets[c.net]
+        wires[c.net].append(Wire(net.name, c.layer, c.ends(cut.grid), net.width))
+    for n in sorted(failed):
+        ends = tuple(p.xy for p in pins[n] if p is not None)
+        unrouted[n].append(Unrouted(nets[n].name, "capacity",
+                                    "no track across a window border for its global route",
+                                    ends))
+    rp: dict[str, tuple[ResolvedPin, ...]] = {}
+    for n, net in enumerate(nets):
+        rp[net.name] = tuple(ResolvedPin(p.ref, None, None) if info is None
+                             else ResolvedPin(p.ref, info.xy, info.ball)
+                             for p, info in zip(net.pins, pins[n], strict=True))
+    stats = RouteStats(
+        iterations=float(max((r.iterations for r in results), default=0)),
+        expansions=float(sum(r.expansions for r in results)),
+        grid_pitch_um=cut.grid.pitch,
+        graph_nodes=float(cut.grid.nx * cut.grid.ny * placement.rdl_layers),
+        global_s=round(global_s, 3), seconds=round(seconds, 3), windows=float(len(results)),
+        window_peak_mib=round(max((r.peak_rss_mib for r in results), default=0.0), 1))
+    return Routes(tuple(w for ws in wires for w in ws), tuple(v for vs in vias for v in vs), rp,
+                  tuple(u for us in unrouted for u in us), stats, options)

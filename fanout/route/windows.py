@@ -1,0 +1,325 @@
+"""Window cut for windowed routing: borders, the windows' rectangles, where nets cross borders.
+
+The package is cut by vertical and horizontal borders into a grid of windows. A border is a
+column (row) ``c`` of the package's track grid chosen near the even split where no fixed shape
+(pad capture, terminal, ball pad) comes near: the window left of it routes up to node ``c - 1``
+(wire bodies included), the window right of it from ``c + 1``, so the two never come closer
+than a pitch plus a space, and node ``c`` belongs to neither. A net crossing the border on RDL
+``L`` at track ``t`` gets a cross pin on each side, (c - 1, t) and (c + 1, t), joined at the
+merge by a straight two-pitch wire on L; a track carries one crossing per border and level, so
+those wires are spaced like any two tracks. Which border each net crosses, and on which level
+and where along it, comes from its gcell path in the global plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from fanout.place import NetSpec, Pin, Placement
+from fanout.route.globalroute import GlobalGraph
+from fanout.route.grid import Grid
+from fanout.route.obstacles import FixedShape
+from fanout.route.pins import NetPins
+from fanout.route.shapes import XY
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
+CORNER = 3  # tracks kept free of crossings next to a border's crossing with another border
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The borders: package grid columns (``xs``) and rows (``ys``), ascending."""
+
+    grid: Grid
+    xs: tuple[int, ...]
+    ys: tuple[int, ...]
+    area: Rect  # the package's routing area
+
+    @property
+    def cols(self) -> int:
+        return len(self.xs) + 1
+
+    @property
+    def rows(self) -> int:
+        return len(self.ys) + 1
+
+    def count(self) -> int:
+        return self.cols * self.rows
+
+    def col_of(self, i: float) -> int:
+        """Window column of grid column i (a border column counts to its right)."""
+        return sum(1 for c in self.xs if c <= i)
+
+    def row_of(self, j: float) -> int:
+        return sum(1 for c in self.ys if c <= j)
+
+    def window_of(self, xy: XY) -> int:
+        g = self.grid
+        return (self.row_of((xy[1] - g.y0) / g.pitch) * self.cols
+                + self.col_of((xy[0] - g.x0) / g.pitch))
+
+    def rect(self, w: int, wmin: float) -> Rect:
+        """Window w's routing rectangle (row-major from the bottom-left)."""
+        col, row = w % self.cols, w // self.cols
+        g, (ax0, ay0, ax1, ay1) = self.grid, self.area
+        x0 = ax0 if col == 0 else g.x0 + (self.xs[col - 1] + 1) * g.pitch - wmin / 2
+        x1 = ax1 if col == self.cols - 1 else g.x0 + (self.xs[col] - 1) * g.pitch + wmin / 2
+        y0 = ay0 if row == 0 else g.y0 + (self.ys[row - 1] + 1) * g.pitch - wmin / 2
+        y1 = ay1 if row == self.rows - 1 else g.y0 + (self.ys[row] - 1) * g.pitch + wmin / 2
+        return (round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6))
+
+
+def _free_lines(n: int, lo: np.ndarray, hi: np.ndarray, origin: float, pitch: float,
+                clear: float) -> np.ndarray:
+    """Bool per grid line 0..n-1: lines c whose strip c - 1 .. c + 1 stays ``clear`` from
+    every interval lo..hi (the fixed shapes' extents along this axis)."""
+    ok = np.ones(n, dtype=bool)
+    a = np.floor((lo - clear - origin) / pitch).astype(np.int64) - 1
+    b = np.ceil((hi + clear - origin) / pitch).astype(np.int64) + 1
+    diff = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(diff, np.clip(a, 0, n), 1)
+    np.add.at(diff, np.clip(b + 1, 0, n), -1)
+    ok &= np.cumsum(diff)[:n] == 0
+    ok[:2] = False
+    ok[-2:] = False
+    return ok
+
+
+def choose_cut(grid: Grid, area: Rect, shapes: Sequence[FixedShape], per_side: int,
+               clear: float) -> Cut | None:
+    """Borders near the even split into ``per_side`` x ``per_side`` windows on lines no fixed
+    shape comes within ``clear`` of (searched up to a quarter window either way); None when
+    some border finds no such line."""
+    if not shapes:
+        b = np.zeros((0, 4))
+    else:
+        import shapely
+
+        b = shapely.bounds(np.asarray([f.shape for f in shapes], dtype=object))
+    picked: list[tuple[int, ...]] = []
+    for axis, n, origin in ((0, grid.nx, grid.x0), (1, grid.ny, grid.y0)):
+        free = _free_lines(n, b[:, axis], b[:, axis + 2], origin, grid.pitch, clear)
+        lines: list[int] = []
+        for k in range(1, per_side):
+            ideal = round(k * n / per_side)
+            reach = max(2, n // (4 * per_side))
+            cand = [c for c in range(max(0, ideal - reach), min(n, ideal + reach + 1))
+                    if free[c]]
+            if not cand:
+                return None
+            lines.append(min(cand, key=lambda c: (abs(c - ideal), c)))
+        picked.append(tuple(lines))
+    return Cut(grid, picked[0], picked[1], area)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Net ``net`` crosses ``border`` (axis 0: a vertical border, column ``line``; axis 1:
+    horizontal, row ``line``) on RDL ``layer`` at track ``track``; ``a`` is the window on the
+    low side, ``b`` the one on the high side."""
+
+    net: int
+    axis: int
+    line: int
+    layer: int
+    track: int
+    a: int
+    b: int
+
+    def ends(self, grid: Grid) -> tuple[XY, XY]:
+        """The two cross pins (low side, high side)."""
+        if self.axis == 0:
+            return grid.xy(self.line - 1, self.track), grid.xy(self.line + 1, self.track)
+        return grid.xy(self.track, self.line - 1), grid.xy(self.track, self.line + 1)
+
+
+def _tree_edges(gg: GlobalGraph, cells: set[int], terms: list[int]) -> list[tuple[int, int]]:
+    """A tree inside the gcell set joining ``terms`` in order (breadth-first, neighbours in a
+    fixed order): the path each net takes through its corridor."""
+    if not terms:
+        return []
+    tree = {terms[0]}
+    edges: list[tuple[int, int]] = []
+    steps = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1))
+    for t in terms[1:]:
+        if t in tree:
+            continue
+        prev = {t: t}
+        queue = deque([t])
+        hit = None
+        while queue:
+            u = queue.popleft()
+            if u in tree:
+                hit = u
+                break
+            lv, gi, gj = gg.coords(u)
+            nbrs = [gg.node(lv, gi + di, gj + dj) for di, dj in steps
+                    if 0 <= gi + di < gg.gx and 0 <= gj + dj < gg.gy]
+            nbrs += [gg.node(lv + dl, gi, gj) for dl in (1, -1) if 0 <= lv + dl < gg.levels]
+            for v in nbrs:
+                if v in cells and v not in prev:
+                    prev[v] = u
+                    queue.append(v)
+        if hit is None:
+            return []
+        u = hit
+        while u != t:
+            p = prev[u]
+            edges.append((p, u))
+            tree.add(p)
+            u = p
+    return edges
+
+
+def plan_crossings(cut: Cut, gg: GlobalGraph, corridors: Sequence[set[int]],
+                   terms: Sequence[list[tuple[int, int]]], stride: int = 1
+                   ) -> tuple[list[Crossing], set[int]]:
+    """Every net's crossings, in net order, on distinct tracks per border and level, each as
+    near its gcell edge as a free track allows; and the nets some crossing found no track for.
+    ``terms``: per net, (gcell, window) of each pin: a gcell lies in the window of its centre,
+    except a pin's gcell, which lies in the pin's window for that net. ``stride``: tracks
+    from one crossing to the next on a border and level (wider than a pitch when the wire is
+    wider than the pitch less a space)."""
+    g, G = cut.grid, gg.gcell
+    taken: set[tuple[int, int, int, int]] = set()  # (axis, line, layer, track)
+    out: list[Crossing] = []
+    failed: set[int] = set()
+    near_x = {c + d for c in cut.xs for d in range(-CORNER, CORNER + 1)}
+    near_y = {c + d for c in cut.ys for d in range(-CORNER, CORNER + 1)}
+
+    def window(u: int, own: dict[int, int]) -> int:
+        if u in own:
+            return own[u]
+        _, gi, gj = gg.coords(u)
+        ci = min(gi * G + G // 2, g.nx - 1)
+        cj = min(gj * G + G // 2, g.ny - 1)
+        return cut.row_of(cj) * cut.cols + cut.col_of(ci)
+
+    for n, cells in enumerate(corridors):
+        if not cells:
+            continue
+        own: dict[int, int] = {}
+        for cell, w in terms[n]:
+            _, gi0, gj0 = gg.coords(cell)
+            for lv in range(gg.levels):  # the pin's window on every level of its gcell
+                own.setdefault(gg.node(lv, gi0, gj0), w)
+        for u, v in _tree_edges(gg, cells, [c for c, _ in terms[n]]):
+            lu, iu, ju = gg.coords(u)
+            lv, iv, jv = gg.coords(v)
+            wu, wv = window(u, own), window(v, own)
+            if wu == wv or lu != lv:
+                continue
+            cu, ru = wu % cut.cols, wu // cut.cols
+            cv, rv = wv % cut.cols, wv // cut.cols
+            hops: list[tuple[int, int, int, int]] = []  # axis, from window, to window, span cell
+            if cu != cv and ru != rv:  # across a corner: first the vertical border, then the other
+                mid = ru * cut.cols + cv
+                hops = [(0, wu, mid, ju), (1, mid, wv, iv)]
+            elif cu != cv:
+                hops = [(0, wu, wv, ju if ju == jv else min(ju, jv))]
+            else:
+                hops = [(1, wu, wv, iu if iu == iv else min(iu, iv))]
+            for axis, wa, wb, cell in hops:
+                lo, hi = sorted((wa, wb))
+                ca, ra = lo % cut.cols, lo // cut.cols
+                line = cut.xs[ca] if axis == 0 else cut.ys[ra]
+                limit = g.ny if axis == 0 else g.nx
+                avoid = near_y if axis == 0 else near_x
+                # tracks along the border inside the two windows' shared side
+                if axis == 0:
+                    s0 = 0 if ra == 0 else cut.ys[ra - 1] + 2
+                    s1 = limit - 1 if ra == cut.rows - 1 else cut.ys[ra] - 2
+                else:
+                    s0 = 0 if ca == 0 else cut.xs[ca - 1] + 2
+                    s1 = limit - 1 if ca == cut.cols - 1 else cut.xs[ca] - 2
+                centre = cell * G + G // 2
+                track = _free_track(taken, axis, line, lu + 1, centre, max(s0, 1),
+                                    min(s1, limit - 2), avoid, stride)
+                if track is None:
+                    failed.add(n)
+                    continue
+                taken.add((axis, line, lu + 1, track))
+                out.append(Crossing(n, axis, line, lu + 1, track, lo, hi))
+    return out, failed
+
+
+def _free_track(taken: set[tuple[int, int, int, int]], axis: int, line: int, layer: int,
+                centre: int, lo: int, hi: int, avoid: set[int], stride: int) -> int | None:
+    """The free track nearest ``centre`` within lo..hi (ties: the lower one) with no other
+    crossing closer than ``stride`` tracks."""
+    for d in range(0, max(hi - lo, 0) + 1):
+        for t in ((centre - d, centre + d) if d else (centre,)):
+            if lo <= t <= hi and t not in avoid and not any(
+                    (axis, line, layer, t + e) in taken for e in range(1 - stride, stride)):
+                return t
+    return None
+
+
+def pin_window(cut: Cut, xy: XY) -> int:
+    return cut.window_of(xy)
+
+
+def window_placement(placement: Placement, rect: Rect, nets: tuple[NetSpec, ...],
+                     reach: float) -> Placement:
+    """The placement a window routes: the parts whose shapes come within ``reach`` of its
+    rectangle and its own (sub-)nets."""
+    x0, y0, x1, y1 = rect
+
+    def near(bx0: float, by0: float, bx1: float, by1: float) -> bool:
+        return bx1 >= x0 - reach and bx0 <= x1 + reach and by1 >= y0 - reach and by0 <= y1 + reach
+
+    chips = tuple(c for c in placement.chips if near(*c.bbox))
+    passives = tuple(p for p in placement.passives
+                     if near(p.center[0] - max(p.size), p.center[1] - max(p.size),
+                             p.center[0] + max(p.size), p.center[1] + max(p.size)))
+    balls = tuple(b for b in placement.balls
+                  if near(b.xy[0] - b.pad, b.xy[1] - b.pad, b.xy[0] + b.pad, b.xy[1] + b.pad))
+    return replace(placement, chips=chips, passives=passives, balls=balls, nets=nets)
+
+
+def window_nets(placement: Placement, pins: NetPins, cut: Cut, crossings: Sequence[Crossing],
+                skip: set[int], wmin: float) -> list[list[tuple[int, NetSpec]]]:
+    """Per window, (design net index, sub-net) for every net with two or more terminals in it:
+    its pins there (``ball.auto`` pins as the ball chosen) and its cross pins, in design
+    order."""
+    g = cut.grid
+    land = wmin
+    balls = {b.name: b for b in placement.balls}
+    per: list[dict[int, list[Pin]]] = [{} for _ in range(cut.count())]
+    for n, net in enumerate(placement.nets):
+        if n in skip:
+            continue
+        for pi, p in enumerate(net.pins):
+            rp = pins[n][pi]
+            if rp is None:
+                continue
+            if p.kind == "auto":
+                b = balls[rp.ball or ""]
+                p = Pin(f"ball.{b.name}", "ball", b.xy, (b.pad, b.pad))
+            per[cut.window_of(rp.xy)].setdefault(n, []).append(p)
+    for k, c in enumerate(crossings):
+        if c.net in skip:
+            continue
+        ea, eb = c.ends(g)
+        for w, xy in ((c.a, ea), (c.b, eb)):
+            per[w].setdefault(c.net, []).append(
+                Pin(f"~cross{k}", "cross", xy, (land, land), octagon=False, layer=c.layer))
+    out: list[list[tuple[int, NetSpec]]] = []
+    for w in range(cut.count()):
+        row = []
+        for n in sorted(per[w]):
+            ps = per[w][n]
+            if len(ps) >= 2:
+                row.append((n, replace(placement.nets[n], pins=tuple(ps))))
+        out.append(row)
+    return out
+
+
+def clearance(pitch: float, space: float, wmin: float) -> float:
+    """How far a border line stays from every fixed shape: a stub's room beside the strip."""
+    return math.ceil(space + wmin / 2 + pitch)
