@@ -31,7 +31,7 @@ from fanout.flow import load_inputs, route_options  # noqa: E402
 from fanout.place import place  # noqa: E402
 from fanout.route.context import RoutingRun  # noqa: E402
 from fanout.route.negotiate import negotiate, net_order  # noqa: E402
-from fanout.route.router import prepare  # noqa: E402
+from fanout.route.prepare import prepare  # noqa: E402
 from fanout.route.shorten import shorten  # noqa: E402
 from fanout.stackup import resolve_stackup  # noqa: E402
 

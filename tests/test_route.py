@@ -23,7 +23,7 @@ from fanout.place import Placement, place
 from fanout.route import Keep, RouteOptions, Routes, route
 from fanout.route.assign import assign_balls
 from fanout.route.negotiate import check_spacing
-from fanout.route.router import prepare
+from fanout.route.prepare import prepare
 from fanout.route.session import route_net
 from fanout.route.shorten import net_length, shorten
 from fanout.stackup import resolve_stackup
@@ -378,7 +378,7 @@ def test_deterministic_across_runs_and_hash_seeds() -> None:
 
 
 def test_global_graph_is_networkx_and_corridors_bound_the_detailed_search() -> None:
-    from fanout.route.router import prepare
+    from fanout.route.prepare import prepare
     from fanout.route.session import route_net, search
     from fanout.route.tree import RouteTree
 

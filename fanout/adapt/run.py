@@ -18,19 +18,16 @@ written file; totals units_signed_off / units_drc_clean / units_lvs_clean).
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fanout.adapt.carrier import Carrier, UnitId, carrier_sites, unit_name
 from fanout.adapt.outputs import write_masklist, write_panel_gds
-from fanout.adapt.scheduler import probe_scheduler
+from fanout.adapt.scheduler import dask_client, probe_scheduler
 from fanout.adapt.shifts import Shifts, read_shifts
 from fanout.adapt.transform import ball_assignment, pin_balls, shift_budget
 from fanout.adapt.unit import UnitContext, UnitJob, UnitResult, adapt_unit
@@ -73,44 +70,6 @@ def carrier_for(placement: Placement, pdk: Pdk, wafer_mm: float | None,
                              panel_mm=panel_mm)
     return carrier_sites(placement.package, placement.dims.saw, pdk, placement.rdl_layers,
                          wafer_mm=wafer_mm or 300.0)
-
-
-@contextmanager
-def dask_client(scheduler: str | None, workers: int | None, processes: bool = True,
-                timeout_s: float = 15.0) -> Iterator[Client]:
-    """A distributed Client: to ``scheduler`` if given (an unreachable or malformed address is
-    bad input, after ``timeout_s``), else to a LocalCluster of ``workers`` single-threaded
-    workers (default: one per core) without a dashboard: worker processes bound to 127.0.0.1,
-    or with ``processes=False`` threads of this process (in-process transport)."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        probe_scheduler(scheduler, timeout_s)  # a silent or hostile peer: one line, in time
-        try:
-            client = Client(scheduler, timeout=f"{timeout_s}s")
-        except (OSError, TimeoutError, ValueError, MemoryError) as exc:
-            raise InputError(None, "--scheduler", f"cannot reach Dask scheduler {scheduler} "
-                             f"({exc})") from None
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    n = workers or os.cpu_count() or 1
-    # processes: every listener (scheduler, workers, their HTTP endpoints) on 127.0.0.1, free
-    # ports; threads: in-process transport, nothing listens
-    net: dict[str, object] = ({"host": "127.0.0.1", "memory_limit": "4GiB",
-                               "dashboard_address": "127.0.0.1:0",
-                               "worker_dashboard_address": "127.0.0.1:0"} if processes
-                              else {"dashboard_address": None})
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                           silence_logs=logging.ERROR, **net)
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def adapt(design_path: str | Path, measured: str | Path, outdir: str | Path, *,

@@ -8,11 +8,19 @@ here first, with a deadline and a size limit; anything else is one InputError li
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from fanout.errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: Largest handshake accepted (a scheduler's is about 60 bytes).
 MAX_HANDSHAKE_BYTES = 64 * 1024
@@ -75,3 +83,41 @@ def probe_scheduler(address: str, timeout_s: float = 15.0) -> None:
             from None
     if b"pickle-protocol" not in body:
         raise InputError(None, _FIELD, f"{address} answered, but not with a Dask handshake")
+
+
+@contextmanager
+def dask_client(scheduler: str | None, workers: int | None, processes: bool = True,
+                timeout_s: float = 15.0) -> Iterator[Client]:
+    """A distributed Client: to ``scheduler`` if given (an unreachable or malformed address is
+    bad input, after ``timeout_s``), else to a LocalCluster of ``workers`` single-threaded
+    workers (default: one per core) without a dashboard: worker processes bound to 127.0.0.1,
+    or with ``processes=False`` threads of this process (in-process transport)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        probe_scheduler(scheduler, timeout_s)  # a silent or hostile peer: one line, in time
+        try:
+            client = Client(scheduler, timeout=f"{timeout_s}s")
+        except (OSError, TimeoutError, ValueError, MemoryError) as exc:
+            raise InputError(None, "--scheduler", f"cannot reach Dask scheduler {scheduler} "
+                             f"({exc})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or os.cpu_count() or 1
+    # processes: every listener (scheduler, workers, their HTTP endpoints) on 127.0.0.1, free
+    # ports; threads: in-process transport, nothing listens
+    net: dict[str, object] = ({"host": "127.0.0.1", "memory_limit": "4GiB",
+                               "dashboard_address": "127.0.0.1:0",
+                               "worker_dashboard_address": "127.0.0.1:0"} if processes
+                              else {"dashboard_address": None})
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                           silence_logs=logging.ERROR, **net)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

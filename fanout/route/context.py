@@ -1,4 +1,4 @@
-"""One routing run's parts, built once by ``router.prepare`` and handed to the stages.
+"""One routing run's parts, built once by ``prepare.prepare`` and handed to the stages.
 
 Each part owns its own state (occupancy, corridor, seeds, counters); the stages (session,
 negotiation, spacing check) use them only through their public methods.

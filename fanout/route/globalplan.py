@@ -103,7 +103,7 @@ def plan_on(t: Tracks, G: int, cap: np.ndarray, nets: Sequence[NetSpec], pins: N
     return GlobalPlan(G, gg, corridors, time.perf_counter() - t0)
 
 
-def _cell_at(gg: GlobalGraph, t: Tracks, L: int, xy: XY) -> int:
+def cell_at(gg: GlobalGraph, t: Tracks, L: int, xy: XY) -> int:
     g = t.grid
     i = min(max(round((xy[0] - g.x0) / g.pitch), 0), g.nx - 1)
     j = min(max(round((xy[1] - g.y0) / g.pitch), 0), g.ny - 1)
@@ -125,7 +125,7 @@ def _route_net(gg: GlobalGraph, t: Tracks, net: NetSpec, net_pins: Sequence,
     if seed is not None:  # from the pins the kept piece misses to any of its gcells
         todo = [p for p in pins if p.index not in seed.pins
                 and not (net.connect == "any_pad" and p.kind == "bump")]
-        terms = [_cell_at(gg, t, p.layer, p.xy) for p in todo]
+        terms = [cell_at(gg, t, p.layer, p.xy) for p in todo]
         for k in range(1, max(seed.part_of.values(), default=0) + 1):
             end = min(v for v, q in seed.part_of.items() if q == k)
             terms.append(_cell_of(gg, t, end))
@@ -137,15 +137,15 @@ def _route_net(gg: GlobalGraph, t: Tracks, net: NetSpec, net_pins: Sequence,
         ends = [v for v in main if len(seed.adj.get(v, ())) <= 1] or main
         kept = {_cell_of(gg, t, v) for v in ends}
         if net.connect == "any_pad":
-            kept |= {_cell_at(gg, t, p.layer, p.xy) for p in bumps}
+            kept |= {cell_at(gg, t, p.layer, p.xy) for p in bumps}
         return gg.route_net(terms, sorted(kept), allowed)
     if net.connect == "any_pad" and bumps:
         others = [p for p in pins if p.kind != "bump"]
-        sinks = sorted({_cell_at(gg, t, p.layer, p.xy) for p in bumps})
-        terms = [_cell_at(gg, t, p.layer, p.xy) for p in others]
+        sinks = sorted({cell_at(gg, t, p.layer, p.xy) for p in bumps})
+        terms = [cell_at(gg, t, p.layer, p.xy) for p in others]
     else:
         sinks = []
-        terms = [_cell_at(gg, t, p.layer, p.xy) for p in pins]
+        terms = [cell_at(gg, t, p.layer, p.xy) for p in pins]
     return gg.route_net(terms, sinks, allowed)
 
 

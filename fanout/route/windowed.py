@@ -28,13 +28,13 @@ import numpy as np
 
 from fanout.place import Placement
 from fanout.route.assign import assign_balls
-from fanout.route.globalplan import _cell_at, free_tracks, gcell_size, plan_on
+from fanout.route.globalplan import cell_at, free_tracks, gcell_size, plan_on
 from fanout.route.negotiate import negotiate, net_order
 from fanout.route.obstacles import block_obstacles, fixed_shapes
 from fanout.route.occupancy import Occupancy
 from fanout.route.options import RouteOptions
 from fanout.route.pins import resolve_pins
-from fanout.route.router import prepare
+from fanout.route.prepare import prepare
 from fanout.route.shorten import shorten
 from fanout.route.tracks import Stencils, StencilShapes, Tracks, WidthClasses, routing_area
 from fanout.route.types import ResolvedPin, Routes, RouteStats, Unrouted, Via, Wire
@@ -187,7 +187,7 @@ def route_windowed(placement: Placement, options: RouteOptions,
     # 3. global plan and crossings
     order = net_order(nets, pins, set(), options.order)
     plan = plan_on(tracks, G, cap, nets, pins, {}, order, options, time.perf_counter())
-    terms = [[(_cell_at(plan.graph, tracks, p.layer, p.xy), cut.window_of(p.xy))
+    terms = [[(cell_at(plan.graph, tracks, p.layer, p.xy), cut.window_of(p.xy))
               for p in row if p is not None and p.layer in nets[n].layers]
              for n, row in enumerate(pins)]
     stride = math.ceil((wire + d.trace_space) / grid.pitch - 1e-9)
