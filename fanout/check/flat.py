@@ -45,6 +45,10 @@ class Packed:
         """One (k, 2) array per polygon."""
         return np.split(self.xy, np.cumsum(self.sizes)[:-1]) if len(self.sizes) else []
 
+    def take(self, mask: Arr) -> Packed:
+        """The polygons where ``mask`` is true."""
+        return Packed(self.xy[np.repeat(mask, self.sizes)], self.sizes[mask])
+
     @staticmethod
     def of(parts: list[Packed]) -> Packed:
         parts = [q for q in parts if len(q)]

@@ -36,6 +36,7 @@ from fanout.check import edgecheck as ec
 from fanout.check import markers as mk
 from fanout.check import viastack as vs
 from fanout.check.flat import Packed
+from fanout.check.freerects import reaches
 from fanout.check.inflow_finish import density_check, finish_check
 from fanout.check.inflow_layers import Layers, bbox_dims, coords, edges, explode
 from fanout.check.plan import RDL_TOP, Check, above_top, dbu_of, plan_checks
@@ -45,6 +46,13 @@ from fanout.pdk import Pdk
 
 Arr = np.ndarray
 EPS = 1e-3  # um; below the 1 nm database unit (connectivity checks)
+
+#: Leave free rectangles (fill squares in open field: fanout.check.freerects) out of the
+#: geometric checks; False checks every shape flat (the tests compare both).
+FREE_RECTS = True
+
+#: Layers the check reads besides its rules (package outline, die boundaries): all shapes kept.
+READ_OTHERWISE = ("SAW", "DIE_BND")
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,11 @@ def _corners(e: ec.Edges, max_turn: float) -> list[Arr]:
     return out
 
 
+def _corners_flagged(value: float) -> bool:
+    """Whether the angle rule of this value flags a corner of an axis-parallel rectangle."""
+    return bool(_corners(edges([shapely.box(0, 0, 10, 10)]), 180.0 - value))
+
+
 def _off_grid(flat: Packed, g: int) -> list[Arr]:
     """Every drawn vertex off the grid, as a point marker."""
     if not len(flat):
@@ -250,7 +263,8 @@ def run_check(c: Check, L: Layers, pkg: list[Polygon] | None, dbu: float,
         return finish_check(c, a, L, dbu, extent)
     if op == "density":
         w = dbu_of(c.window or 0.0, dbu)
-        return density_check(a, extent, w, c.value, c.max, dbu_of(c.step, dbu) if c.step else w)
+        return density_check(a, extent, w, c.value, c.max, dbu_of(c.step, dbu) if c.step else w,
+                             L.free_boxes(c.a))
     raise ValueError(f"unknown check op {op}")
 
 
@@ -276,11 +290,10 @@ def schedule(checks: list[Check], rdl_top: str) -> list[int]:
     return sorted(range(len(checks)), key=rank)
 
 
-def drc_items(layout: Layout, pdk: Pdk, given: Collection[str] = ()) -> list[mk.DrcItem]:
-    """Every rule of the plan on the flattened layout (as sign-off on the written GDS). The
-    checks run level by level, and each layer is dropped after the last check that reads it
-    (so only the shapes of one or two RDL levels are held at a time); the findings come in
-    the plan's order."""
+def store(layout: Layout, pdk: Pdk, given: Collection[str] = ()
+          ) -> tuple[Layers, list[Polygon] | None, tuple[float, float, float, float], list[Check]]:
+    """The layer store the checks read (free rectangles settled: fanout.check.freerects),
+    the package outline, the extent density windows step over, and the checks to run."""
     dbu = layout.dbu
     L = Layers.of_layout(layout)
     saw = L.merged(("SAW",))
@@ -297,6 +310,19 @@ def drc_items(layout: Layout, pdk: Pdk, given: Collection[str] = ()) -> list[mk.
     given_set = set(given)
     todo = [c for c in checks if not (c.a and set(c.a) | set(c.b) <= given_set)
             and not above_top(c, L.rdl_top)]
+    if FREE_RECTS:
+        L.settle(reaches(todo, L.key, dbu, _corners_flagged, READ_OTHERWISE),
+                 shapely.union_all(pkg) if pkg else None)
+    return L, pkg, extent, todo
+
+
+def drc_items(layout: Layout, pdk: Pdk, given: Collection[str] = ()) -> list[mk.DrcItem]:
+    """Every rule of the plan on the flattened layout (as sign-off on the written GDS). The
+    checks run level by level, and each layer is dropped after the last check that reads it
+    (so only the shapes of one or two RDL levels are held at a time); the findings come in
+    the plan's order."""
+    dbu = layout.dbu
+    L, pkg, extent, todo = store(layout, pdk, given)
     order = schedule(todo, L.rdl_top)
     last: dict[str, int] = {}
     for step, k in enumerate(order):

@@ -17,6 +17,8 @@ from shapely.geometry import Polygon
 from fanout.check import density
 from fanout.check import edgecheck as ec
 from fanout.check import markers as mk
+from fanout.check.boxjoin import box_pairs
+from fanout.check.freerects import box_area_tiles, clipped_area
 from fanout.check.inflow_layers import Layers, bbox_dims, coords, edges, explode, merge
 from fanout.check.plan import Check, dbu_of
 from fanout.check.touching import predicate_pairs
@@ -33,16 +35,18 @@ BIG_SPAN = 4
 WINDOWED_POINTS = 2000
 
 
-def tile_areas(polys: list[Polygon]) -> density.TileArea:
+def tile_areas(polys: list[Polygon], boxes: Arr | None = None) -> density.TileArea:
     """Metal area per lattice tile: a polygon inside one tile counts whole, one across tiles
-    is clipped per tile (a big one column by column first)."""
+    is clipped per tile (a big one column by column first); ``boxes``: rectangles apart from
+    the polygons (free fill), added by their overlap with each tile."""
     arr = np.asarray(polys, dtype=object)
     bounds = bbox_dims(polys)
     areas = shapely.area(arr) if len(arr) else np.zeros(0)
     npts = shapely.get_num_coordinates(arr) if len(arr) else np.zeros(0, dtype=int)
 
     def area(ox: int, oy: int, sx: int, sy: int, nx: int, ny: int) -> Arr:
-        out = np.zeros((nx, ny))
+        out = np.zeros((nx, ny)) if boxes is None else box_area_tiles(boxes, ox, oy, sx, sy,
+                                                                      nx, ny)
         if not len(arr):
             return out
         # tiles whose inside a polygon's box meets (a box on a tile line meets the next tile
@@ -105,24 +109,31 @@ def tile_areas(polys: list[Polygon]) -> density.TileArea:
 
 
 def density_check(polys: list[Polygon], extent: tuple[float, float, float, float], w: int,
-                  lo: float, hi: float | None, step: int) -> mk.Raw:
-    """Windows whose metal density is outside lo..hi, with their density."""
+                  lo: float, hi: float | None, step: int, boxes: Arr | None = None) -> mk.Raw:
+    """Windows whose metal density is outside lo..hi, with their density (``boxes``: free
+    rectangles beside the polygons)."""
     ext = (int(extent[0]), int(extent[1]), int(extent[2]), int(extent[3]))
     out: list[Arr] = []
     vals: list[float] = []
-    for x, y, x2, y2, dens in density.windows(ext, w, step, tile_areas(polys)):
+    for x, y, x2, y2, dens in density.windows(ext, w, step, tile_areas(polys, boxes)):
         if dens < lo - 1e-9 or (hi is not None and dens > hi + 1e-9):
             out.append(np.array([[x, y], [x2, y], [x2, y2], [x, y2]], dtype=float))
             vals.append(dens)
     return mk.from_polys(out, np.asarray(vals))
 
 
-def empty_holes(polys: list[Polygon]) -> list[Polygon]:
-    """Holes of the merged metal with no metal inside (degassing holes)."""
+def empty_holes(polys: list[Polygon], free: Arr | None = None) -> list[Polygon]:
+    """Holes of the merged metal with no metal inside (degassing holes); ``free``: boxes of
+    rectangles left out of ``polys`` (a free fill square in a large cut-out fills it)."""
     holes = [Polygon(r.coords) for p in polys for r in p.interiors]
     if not holes or not polys:
         return holes
     full = set(predicate_pairs(holes, polys, "covers")[0].tolist())
+    if free is not None and len(free):
+        i, j = box_pairs(free, bbox_dims(holes))
+        arr = np.asarray(holes, dtype=object)
+        hit = shapely.intersects_xy(arr[j], free[i, 0], free[i, 1]) if len(i) else i
+        full |= set(j[hit].tolist())
     return [h for i, h in enumerate(holes) if i not in full]
 
 
@@ -132,13 +143,15 @@ def finish_check(c: Check, a: list[Polygon], L: Layers, dbu: float,
     x0, y0, x1, y1 = extent
     if c.op == "balance":
         b = L.merged(c.b)
-        if not a or not b:
+        fa, fb = L.free_boxes(c.a), L.free_boxes(c.b)
+        if not (a or len(fa)) or not (b or len(fb)):
             return mk.Raw.empty()
 
-        def mean(ps: list[Polygon]) -> float:
-            return float(np.sum(shapely.area(shapely.clip_by_rect(
-                np.asarray(ps, dtype=object), x0, y0, x1, y1))))
-        diff = abs(mean(a) - mean(b)) / ((x1 - x0) * (y1 - y0))
+        def mean(ps: list[Polygon], free: Arr) -> float:
+            drawn = float(np.sum(shapely.area(shapely.clip_by_rect(
+                np.asarray(ps, dtype=object), x0, y0, x1, y1)))) if ps else 0.0
+            return drawn + clipped_area(free, x0, y0, x1, y1)
+        diff = abs(mean(a, fa) - mean(b, fb)) / ((x1 - x0) * (y1 - y0))
         if diff <= c.value + 1e-9:
             return mk.Raw.empty()
         box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
@@ -158,7 +171,8 @@ def finish_check(c: Check, a: list[Polygon], L: Layers, dbu: float,
         bad += _opened(_less(small, grown), half, solid=True)
         return mk.from_polys([coords(p) for p in bad])
     if c.op == "hole_stack":
-        ha, hb = empty_holes(a), empty_holes(L.merged(c.b))
+        ha = empty_holes(a, L.free_boxes(c.a))
+        hb = empty_holes(L.merged(c.b), L.free_boxes(c.b))
         i, j = predicate_pairs(ha, hb)  # only holes that meet one of the other level count
         ha = [ha[k] for k in np.unique(i).tolist()]
         hb = [hb[k] for k in np.unique(j).tolist()]
@@ -170,6 +184,8 @@ def finish_check(c: Check, a: list[Polygon], L: Layers, dbu: float,
     lim = (c.area or 0.0) / dbu / dbu
     big = [p for p in a if p.area >= lim]
     rest = [p for p in a if p.area < lim]
+    if big:  # free rectangles within the clearance of a plane are paired with it as drawn
+        rest += _near_boxes(L.free_boxes(c.a), big, dbu_of(c.value, dbu) + 2)
     if not big or not rest:
         return mk.Raw.empty()
     # only other metal within the clearance of a plane can pair with it (or shield a pair:
@@ -195,6 +211,17 @@ def finish_check(c: Check, a: list[Polygon], L: Layers, dbu: float,
         big = merge(wide)
     return mk.from_pairs(ec.check_pairs(edges(big), ec.Rel.SPACE, dbu_of(c.value, dbu),
                                         same_poly=False, other=edges(rest)))
+
+
+def _near_boxes(boxes: Arr, polys: list[Polygon], d: int) -> list[Polygon]:
+    """The boxes within ``d`` of a polygon, as polygons."""
+    if not len(boxes) or not polys:
+        return []
+    i, _ = box_pairs(boxes, bbox_dims(polys), grow=d)
+    cand = boxes[np.unique(i)]
+    geoms = shapely.box(cand[:, 0], cand[:, 1], cand[:, 2], cand[:, 3], ccw=False)
+    hit = shapely.STRtree(polys).query(geoms, predicate="dwithin", distance=d)[0]
+    return list(geoms[np.unique(hit)])
 
 
 def _holes_grown(p: Polygon, e: int) -> shapely.Geometry:

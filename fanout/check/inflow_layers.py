@@ -15,6 +15,7 @@ from shapely.geometry import Polygon
 
 from fanout.check import edgecheck as ec
 from fanout.check.flat import EMPTY, Packed, flatten_packed
+from fanout.check.freerects import Reach, free_rects
 from fanout.check.plan import RDL_TOP
 from fanout.check.touching import predicate_pairs
 from fanout.layout import Layout
@@ -116,6 +117,9 @@ class Layers:
     def __init__(self, load: Callable[[str], Packed], rdl_top: str) -> None:
         self.load, self.rdl_top = load, rdl_top
         self._flat: dict[str, Packed] = {}
+        self._reach: dict[str, Reach] = {}
+        self._package: shapely.Geometry | None = None
+        self._own: dict[str, tuple[Packed, Arr]] = {}
         self._merged: dict[tuple[str, ...], list[Polygon]] = {}
         self._edges: dict[tuple[str, ...], ec.Edges] = {}
         self._grown: dict[tuple[tuple[str, ...], int], shapely.Geometry] = {}
@@ -145,12 +149,38 @@ class Layers:
             self._flat[n] = self.load(n)
         return self._flat[n]
 
+    def settle(self, reach: dict[str, Reach], package: shapely.Geometry | None) -> None:
+        """Leave the free rectangles of these layers (fanout.check.freerects) out of merged,
+        edges and grown; ``free_boxes`` gives their boxes for the area sums."""
+        self._reach, self._package = dict(reach), package
+
+    def _split(self, n: str) -> tuple[Packed, Arr]:
+        """The layer's shapes the geometric checks see, and the boxes of its free rectangles."""
+        if n not in self._own:
+            flat, reach = self.packed(n), self._reach.get(n)
+            boxes = np.zeros((0, 4))
+            if reach is not None:
+                idx, boxes = free_rects(flat, reach, [self.packed(f) for f in reach.foreign],
+                                        self._package)
+                if len(idx):
+                    mask = np.ones(len(flat), dtype=bool)
+                    mask[idx] = False
+                    flat = flat.take(mask)
+            self._own[n] = (flat, boxes)
+        return self._own[n]
+
+    def free_boxes(self, names: Iterable[str]) -> Arr:
+        """Boxes (n, 4) of the free rectangles of the layers, left out of ``merged``."""
+        parts = [self._split(n)[1] for n in self.key(names)]
+        return np.vstack(parts) if parts else np.zeros((0, 4))
+
     def drop(self, names: Iterable[str]) -> None:
         """Forget the layers and everything built from them; asking again is an error."""
         gone = {self._name(n) for n in names}
         self._dropped |= gone
         for n in gone:
             self._flat.pop(n, None)
+            self._own.pop(n, None)
         for k in [k for k in self._merged if gone & set(k)]:
             del self._merged[k]
         for k in [k for k in self._edges if gone & set(k)]:
@@ -161,7 +191,7 @@ class Layers:
     def merged(self, names: Iterable[str]) -> list[Polygon]:
         key = self.key(names)
         if key not in self._merged:
-            self._merged[key] = merge(polygons(Packed.of([self.packed(n) for n in key])))
+            self._merged[key] = merge(polygons(Packed.of([self._split(n)[0] for n in key])))
         return self._merged[key]
 
     def edges(self, names: Iterable[str]) -> ec.Edges:

@@ -1,0 +1,147 @@
+"""Fill squares in open field are left out of the in-flow check's geometry (issue 19: 12.6 M
+squares at 20,000 nets) without changing a finding: faults among and beside fill, in a plane
+and in a plane's cut-out are found exactly as the flat check finds them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from pkggen import PkgParams, package
+
+from fanout.check import inflow
+from fanout.check.flat import flatten_packed
+from fanout.design import design_from_data
+from fanout.flow import synthesize
+from fanout.layout import FILL_CELL_PREFIX, Cell, Layout, Ref
+from fanout.pdk import Pdk, load_pdk
+
+Box = tuple[float, float, float, float]
+
+#: The layers the faults of RDL1 and RDL2 could meet.
+NEAR_LAYERS = ("RDL1", "RDL2", "VIA1", "VIA2", "BUMP", "PTERM", "CPAD", "PASS_OPEN")
+
+
+def _sq(x: float, y: float, w: float, h: float | None = None) -> tuple[tuple[float, float], ...]:
+    h = w if h is None else h
+    return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+
+
+def _keyhole(x: float, y: float, outer: float, hole: float) -> tuple[tuple[float, float], ...]:
+    """A square plane with a centred square hole, drawn as GDS draws it (a cut line)."""
+    a, b = x + (outer - hole) / 2, x + (outer + hole) / 2
+    c, d = y + (outer - hole) / 2, y + (outer + hole) / 2
+    m = y + outer / 2
+    return ((x, y), (x + outer, y), (x + outer, y + outer), (x, y + outer), (x, m), (a, m),
+            (a, d), (b, d), (b, c), (a, c), (a, m), (x, m))
+
+
+def _ref_box(ref: Ref, size: float) -> Box:
+    cols, rows = (ref.cols, ref.rows) if ref.count > 1 else (1, 1)
+    x, y = ref.origin
+    return (x - size / 2, y - size / 2, x + (cols - 1) * ref.pitch[0] + size / 2,
+            y + (rows - 1) * ref.pitch[1] + size / 2)
+
+
+def _open_window(layout: Layout, w: float, h: float) -> Box:
+    """A w x h window inside the package where nothing but fill is drawn on RDL1, RDL2 and
+    the layers they touch (ball pads on RDL3 may lie over it)."""
+    top = layout.top
+    bare = dataclasses.replace(layout, cells=(*layout.cells[:-1], Cell(
+        top.name, top.shapes, tuple(r for r in top.refs if not r.cell.startswith(FILL_CELL_PREFIX)),
+        top.labels)))
+    flat = flatten_packed(bare)
+    boxes = np.vstack([np.column_stack([np.minimum.reduceat(p.xy[:, 0], s), np.minimum.reduceat(
+        p.xy[:, 1], s), np.maximum.reduceat(p.xy[:, 0], s), np.maximum.reduceat(p.xy[:, 1], s)])
+        for n, p in flat.items() if n in NEAR_LAYERS and len(p)
+        for s in [np.cumsum(p.sizes) - p.sizes]]) * layout.dbu
+    saw = flat["SAW"].xy * layout.dbu
+    inner = np.sort(np.unique(np.abs(saw[:, 0])))[0]  # the SAW ring's inner edge (centred)
+    for x in np.arange(-inner + 120, inner - 120 - w, 50.0):
+        for y in np.arange(-inner + 120, inner - 120 - h, 50.0):
+            hit = ((boxes[:, 0] < x + w + 100) & (boxes[:, 2] > x - 100)
+                   & (boxes[:, 1] < y + h + 100) & (boxes[:, 3] > y - 100))
+            if not hit.any():
+                return (float(x), float(y), float(x + w), float(y + h))
+    raise AssertionError("no open window")
+
+
+@pytest.fixture(scope="module")
+def faulty() -> tuple[Layout, Pdk, dict[str, Box]]:
+    """A finished 3-RDL package with a window cleared of fill and, in it, a lattice of fill
+    squares and faults beside it (see the test)."""
+    pdk = load_pdk("seed_fowlp")
+    p = PkgParams(seed=11, pdk="seed_fowlp", rdl=3, dies=1, pads_per_side=3, passives=0,
+                  power=False, d2d=0, one_layer=False, power_width=None)
+    _, _, layout, _ = synthesize(design_from_data(package(p), "g.yaml"), pdk)
+    size, gap, s, w = (pdk.value("FILL.W"), pdk.value("FILL.S"), pdk.value("RDL.S.1"),
+                       pdk.value("RDL.W.1"))
+    x, y, _, _ = win = _open_window(layout, 2600, 1100)
+    top = layout.top
+    refs = tuple(r for r in top.refs if not (r.cell.startswith(FILL_CELL_PREFIX) and _meets(
+        _ref_box(r, size), win)))
+    pitch = size + gap
+    lattice = [_sq(x + 100 + i * pitch, y + 100 + j * pitch, size)
+               for i in range(6) for j in range(6)]
+    near = _sq(x + 100 - s / 2 - size, y + 100 + 2 * pitch, size)  # s/2 from the lattice
+    narrow = _sq(x + 100, y + 550, w / 2, 3 * w)
+    plane_x = x + 600
+    plane = _sq(plane_x, y + 100, 400)
+    in_plane = _sq(plane_x + 190, y + 290, size)
+    hole_x = x + 1050
+    shapes = dict(top.shapes)
+    shapes["RDL1"] = (*shapes.get("RDL1", ()), *lattice, near, narrow, plane, in_plane)
+    shapes["RDL1"] = (*shapes["RDL1"], _keyhole(hole_x, y + 50, 420, 260),
+                      _sq(hole_x + 210 - size / 2, y + 260 - size / 2, size))
+    # a plane of the plane-space rule's area, a square 20 um from it (space 15, clearance 30)
+    big = pdk.rule("PLANE.S.1").area or 0.0
+    side = big ** 0.5
+    by_plane = _sq(x + 1580 - size, y + 700, size)  # between ball openings (their pads)
+    shapes["RDL1"] = (*shapes["RDL1"], _sq(x + 1600, y + 50, side), by_plane)
+    shapes["RDL2"] = (*shapes.get("RDL2", ()), _keyhole(hole_x, y + 50, 420, 260))
+    out = dataclasses.replace(layout, cells=(*layout.cells[:-1],
+                                             Cell(top.name, shapes, refs, top.labels)))
+    places = {"lattice": (x + 100, y + 100, x + 100 + 6 * pitch, y + 100 + 6 * pitch),
+              "near": _box(near), "by_plane": _box(by_plane), "narrow": _box(narrow), "in_plane": _box(in_plane),
+              "in_hole": (hole_x + 210 - size / 2, y + 260 - size / 2,
+                          hole_x + 210 + size / 2, y + 260 + size / 2)}
+    return out, pdk, places
+
+
+def _meets(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _box(p: tuple[tuple[float, float], ...]) -> Box:
+    xs, ys = [q[0] for q in p], [q[1] for q in p]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def test_free_squares_leave_every_finding_as_the_flat_check(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], monkeypatch: pytest.MonkeyPatch) -> None:
+    layout, pdk, places = faulty
+    L = inflow.store(layout, pdk)[0]
+    free = {n: L.free_boxes((n,)) * layout.dbu for n in ("RDL1", "RDL2", "RDL3")}
+    drawn = sum(len(L.packed(n)) for n in free)
+    assert sum(len(f) for f in free.values()) > 0.8 * drawn  # the fill, all but its edges
+
+    def free_in(layer: str, where: Box) -> int:
+        f = free[layer]
+        return int(np.sum((f[:, 0] >= where[0] - 1e-6) & (f[:, 2] <= where[2] + 1e-6)
+                          & (f[:, 1] >= where[1] - 1e-6) & (f[:, 3] <= where[3] + 1e-6)))
+    assert free_in("RDL1", places["lattice"]) == 35  # all but the square s/2 from "near"
+    for name in ("near", "narrow", "in_plane"):
+        assert free_in("RDL1", places[name]) == 0, name
+    assert free_in("RDL1", places["in_hole"]) == 1  # far from the cut-out's edges
+    assert free_in("RDL1", places["by_plane"]) == 1  # beyond the space rule from the plane
+
+    got = inflow.drc_items(layout, pdk)
+    monkeypatch.setattr(inflow, "FREE_RECTS", False)
+    flat = inflow.drc_items(layout, pdk)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    rules = {it.rule for it in flat}
+    assert {"RDL.S.1", "RDL.W.1", "RDL.SOLID.1", "PLANE.S.1"} <= rules
+    # the square in the cut-out fills it: the cut-outs of RDL1 and RDL2 do not stack
+    assert "RDL.HOLE.1" not in rules
+
