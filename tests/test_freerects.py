@@ -5,6 +5,7 @@ and in a plane's cut-out are found exactly as the flat check finds them."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +13,13 @@ from pkggen import PkgParams, package
 
 from fanout.check import inflow
 from fanout.check.flat import flatten_packed
+from fanout.check.markers import disagreements
+from fanout.check.signoff import run_drc
 from fanout.design import design_from_data
 from fanout.flow import synthesize
 from fanout.layout import FILL_CELL_PREFIX, Cell, Layout, Ref
 from fanout.pdk import Pdk, load_pdk
+from fanout.write.gds import write_gds
 
 Box = tuple[float, float, float, float]
 
@@ -145,3 +149,15 @@ def test_free_squares_leave_every_finding_as_the_flat_check(
     # the square in the cut-out fills it: the cut-outs of RDL1 and RDL2 do not stack
     assert "RDL.HOLE.1" not in rules
 
+
+
+def test_signoff_finds_what_the_shortcut_finds(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], tmp_path: Path) -> None:
+    """KLayout reads every square of the written GDS: same findings, rule by rule and place
+    by place (within a grid step)."""
+    layout, pdk, _ = faulty
+    gds = write_gds(layout, pdk, tmp_path / "f.gds")
+    ours = inflow.drc_items(layout, pdk)
+    theirs = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "f.lyrdb").items
+    assert disagreements(ours, list(theirs), pdk.grid_um) == ([], [])
+    assert {"RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in theirs}

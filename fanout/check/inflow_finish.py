@@ -283,7 +283,17 @@ def _less(polys: list[Polygon], grown: shapely.Geometry | None) -> list[Polygon]
     """The polygons minus ``grown`` (on the database unit grid), as separate polygons."""
     if grown is None or not polys:
         return polys
-    return explode(shapely.difference(shapely.union_all(polys), grown, grid_size=1))
+    # merged polygons meet one another at corners at most: only those meeting ``grown`` change
+    # (the union of every trace of a level with a bbox across a solid square was 1/8 of the
+    # check at 5,000 nets)
+    arr = np.asarray(polys, dtype=object)
+    shapely.prepare(grown)
+    hit = shapely.intersects(grown, arr)
+    shapely.destroy_prepared(grown)
+    out = list(arr[~hit])
+    if hit.any():
+        out += explode(shapely.difference(shapely.union_all(arr[hit]), grown, grid_size=1))
+    return out
 
 
 def _opened(polys: list[Polygon], half: int, solid: bool = False) -> list[Polygon]:
