@@ -91,7 +91,7 @@ def tile_areas(polys: list[Polygon], boxes: Arr | None = None) -> density.TileAr
             meet = shapely.intersects(arr[p], tiles)
             shapely.destroy_prepared(arr[rest])
             ti, tj, p = ti[meet], tj[meet], p[meet]
-            np.add.at(out, (ti, tj), shapely.area(shapely.intersection(tiles[meet], arr[p])))
+            np.add.at(out, (ti, tj), _tile_clip_areas(arr[p], ox + ti * sx, oy + tj * sy, sx, sy))
         for q in np.flatnonzero(big).tolist():
             cols = np.arange(ix0[q], ix1[q] + 1)
             rows = np.arange(iy0[q], iy1[q] + 1)
@@ -106,6 +106,18 @@ def tile_areas(polys: list[Polygon], boxes: Arr | None = None) -> density.TileAr
                 out[i, rows] += shapely.area(np.asarray(cells, dtype=object))
         return out
     return area
+
+
+def _tile_clip_areas(polys: Arr, x0: Arr, y0: Arr, sx: int, sy: int) -> Arr:
+    """Area of each polygon inside its tile (lower-left x0, y0): every polygon moved so its
+    tile sits at the origin, then clipped by the one rectangle (GEOS' rectangle clipping, a
+    quarter of the cost of a general intersection per pair)."""
+    if not len(polys):
+        return np.zeros(0)
+    off = np.repeat(np.column_stack([x0, y0]).astype(float),
+                    shapely.get_num_coordinates(polys), axis=0)
+    moved = shapely.transform(polys, lambda c: c - off)
+    return np.asarray(shapely.area(shapely.clip_by_rect(moved, 0.0, 0.0, float(sx), float(sy))))
 
 
 def density_check(polys: list[Polygon], extent: tuple[float, float, float, float], w: int,
@@ -283,16 +295,21 @@ def _less(polys: list[Polygon], grown: shapely.Geometry | None) -> list[Polygon]
     """The polygons minus ``grown`` (on the database unit grid), as separate polygons."""
     if grown is None or not polys:
         return polys
-    # merged polygons meet one another at corners at most: only those meeting ``grown`` change
-    # (the union of every trace of a level with a bbox across a solid square was 1/8 of the
-    # check at 5,000 nets)
+    # merged polygons meet one another at corners at most: each one loses only the parts of
+    # ``grown`` it meets (joining every trace of a level whose box spans a solid square into
+    # one union, and cutting the whole grown layer from it, was 1/8 of the check at 5,000 nets)
     arr = np.asarray(polys, dtype=object)
-    shapely.prepare(grown)
-    hit = shapely.intersects(grown, arr)
-    shapely.destroy_prepared(grown)
+    parts = shapely.get_parts(grown)
+    i, j = shapely.STRtree(parts).query(arr, predicate="intersects")
+    hit = np.zeros(len(arr), dtype=bool)
+    hit[i] = True
     out = list(arr[~hit])
-    if hit.any():
-        out += explode(shapely.difference(shapely.union_all(arr[hit]), grown, grid_size=1))
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    cuts = np.flatnonzero(np.diff(i)) + 1
+    for ks, js in zip(np.split(i, cuts), np.split(j, cuts), strict=True) if len(i) else ():
+        cut = parts[js[0]] if len(js) == 1 else shapely.union_all(parts[js])
+        out += explode(shapely.difference(arr[ks[0]], cut, grid_size=1))
     return out
 
 
