@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
+import klayout.db as kdb
 import numpy as np
 import pytest
 from pkggen import PkgParams, package
 
-from fanout.check import inflow
+from fanout.check import inflow, signoff, signoff_free
 from fanout.check.flat import flatten_packed
-from fanout.check.markers import disagreements
+from fanout.check.markers import DrcItem, disagreements
 from fanout.check.signoff import run_drc
 from fanout.design import design_from_data
 from fanout.flow import synthesize
@@ -161,3 +163,103 @@ def test_signoff_finds_what_the_shortcut_finds(
     theirs = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "f.lyrdb").items
     assert disagreements(ours, list(theirs), pdk.grid_um) == ([], [])
     assert {"RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in theirs}
+
+
+def _signoff_both(gds: Path, pdk: Pdk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                  ) -> tuple[list[DrcItem], list[DrcItem], list[signoff_free.Split]]:
+    """Sign-off items with the free fill arrays left out and with every square flat, and
+    the splits of the first run."""
+    splits: list[signoff_free.Split] = []
+    real = signoff.split
+
+    def spy(*args: Any, **kw: Any) -> signoff_free.Split:
+        splits.append(real(*args, **kw))
+        return splits[-1]
+    monkeypatch.setattr(signoff, "split", spy)
+    got = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "free.lyrdb").items
+    monkeypatch.setattr(signoff, "FREE_RECTS", False)
+    flat = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "flat.lyrdb").items
+    monkeypatch.setattr(signoff, "FREE_RECTS", True)
+    return list(got), list(flat), splits
+
+
+def test_signoff_free_arrays_leave_every_finding_as_the_flat_check(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    layout, pdk, _ = faulty
+    gds = write_gds(layout, pdk, tmp_path / "f.gds")
+    got, flat, splits = _signoff_both(gds, pdk, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    assert {"RDL.S.1", "RDL.W.1", "RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in flat}
+    fill = sum(s.fill_squares for s in splits)
+    free = sum(s.free_squares for s in splits)
+    assert free > 0.5 * fill
+
+
+def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.Box:
+    """``gds`` with fill arrays (instances of an RDL1 fill cell) added in the window: free
+    ones (a square in a cut-out, a column within a plane's clearance, a 3 x 3 lattice in open
+    field), and ones that are not (a lattice tighter than the space rule, a rotated pair, two
+    pairs closer than the space rule), and a pair within the edge rule of the package outline
+    (its neighbours' fill removed). Returns the window in dbu."""
+    ly, top = signoff.read_gds(gds)
+    um = round(1 / ly.dbu)
+    li1 = ly.find_layer(*pdk.gds("RDL1"))
+    li2 = ly.find_layer(*pdk.gds("RDL2"))
+    ci, box = next(iter(signoff_free.fill_cells(ly, top, li1).items()))
+    size, s = box.width(), round(pdk.value("RDL.S.1") * um)
+    pitch = size + round(pdk.value("FILL.S") * um)
+    x0, y0 = round(win[0] * um), round(win[1] * um)
+
+    def place(x: float, y: float, nx: int = 1, ny: int = 1, px: int = pitch, py: int = pitch,
+              rot: int = 0) -> None:
+        tr = kdb.Trans(rot, False, 0, 0)
+        b = box.transformed(tr)
+        d = kdb.Vector(x0 + round(x * um) - b.left, y0 + round(y * um) - b.bottom)
+        top.insert(kdb.CellInstArray(ci, kdb.Trans(rot, False, d), kdb.Vector(px, 0),
+                                     kdb.Vector(0, py), nx, ny))
+
+    for li in (li1, li2):  # a second pair of stacked cut-outs, RDL1's filled by a square
+        pts = [kdb.Point(x0 + round(x * um), y0 + round(y * um))
+               for x, y in _keyhole(1050, 620, 420, 260)]
+        top.shapes(li).insert(kdb.Polygon(pts, True))
+    place(1240, 810)
+    place(1540, 200, ny=3)  # 20 um beside the big plane: beyond the space, in the clearance
+    place(150, 800, 3, 3)  # free
+    place(400, 800, 2, 2, size + s // 2, size + s // 2)  # squares closer than the space
+    place(600, 800, 2, rot=1)  # rotated
+    place(800, 800, 2)
+    place(800 + (2 * pitch - (pitch - size) + s // 2) / um, 800, 2)  # s / 2 from the last
+    # by the package outline: a pair 20 um inside it, nothing else near
+    saw = kdb.Region(top.begin_shapes_rec(ly.find_layer(*pdk.gds("SAW"))))
+    pkg = signoff.package_region(saw.merged()).bbox()
+    spot = kdb.Box(pkg.left + 20 * um, -size, pkg.left + 20 * um + pitch + size, size)
+    zone = spot.enlarged(150 * um, 150 * um)
+    for inst in list(top.each_inst()):
+        if inst.cell_index in signoff_free.fill_cells(ly, top, li1) and inst.bbox().touches(
+                zone):
+            inst.delete()
+    assert kdb.Region(top.begin_shapes_rec_touching(li1, zone)).is_empty()
+    top.insert(kdb.CellInstArray(ci, kdb.Trans(spot.left - box.left, spot.bottom - box.bottom),
+                                 kdb.Vector(pitch, 0), kdb.Vector(0, pitch), 2, 1))
+    ly.write(str(out))
+    return kdb.Box(x0, y0, round(win[2] * um), round(win[3] * um))
+
+
+def test_signoff_free_arrays_beside_faults(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fill arrays beside every kind of fault: the same findings with the free arrays left
+    out, and exactly the free ones left out."""
+    layout, pdk, places = faulty
+    x, y = places["lattice"][0] - 100, places["lattice"][1] - 100
+    gds = tmp_path / "g.gds"
+    win = _fill_arrays_beside_faults(write_gds(layout, pdk, tmp_path / "f.gds"), gds, pdk,
+                                     (x, y, x + 2600, y + 1100))
+    got, flat, splits = _signoff_both(gds, pdk, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    rules = {it.rule for it in flat}
+    assert {"RDL.S.1", "PLANE.S.1", "RDL.EDGE.1"} <= rules
+    assert "RDL.HOLE.1" not in rules
+    rdl1 = next(s for s in splits if s.free_squares and s.free.bbox().left < win.left)
+    assert rdl1.free.interacting(kdb.Region(win)).count() == 1 + 3 + 9
