@@ -36,10 +36,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import klayout.db as kdb
+import numpy as np
 
+from fanout.check.boxjoin import box_pairs
 from fanout.check.freerects import Reach
 
 BoxT = tuple[int, int, int, int]
+Arr = np.ndarray
 
 
 @dataclass
@@ -90,43 +93,59 @@ def fill_cells(ly: kdb.Layout, top: kdb.Cell, li: int) -> dict[int, kdb.Box]:
     return out
 
 
-def _lattice(inst: kdb.CellInstArray) -> tuple[int, int, int, int] | None:
-    """``(nx, px, ny, py)`` of an axis-parallel array (pitches >= 0), else None."""
-    if inst.is_complex() or inst.trans.rot != 0 or inst.trans.is_mirror():
-        return None
-    if not inst.is_regular_array():
-        return (1, 0, 1, 0)
-    nx = px = 0
-    ny = py = 0
-    steps = [(inst.a, inst.na), (inst.b, inst.nb)]
-    for v, n in steps:
-        if n <= 1:
-            continue
-        if v.x != 0 and v.y == 0 and nx == 0:
-            nx, px = n, abs(v.x)
-        elif v.y != 0 and v.x == 0 and ny == 0:
-            ny, py = n, abs(v.y)
-        else:
-            return None
-    return (max(nx, 1), px, max(ny, 1), py)
+def _rows(ly: kdb.Layout, cells: dict[int, kdb.Box]) -> tuple[list[kdb.CellInstArray], Arr]:
+    """The fill instances and, per instance, ``simple dx dy ax ay bx by na nb l b r t``
+    (simple: no rotation, mirror or magnification; na = nb = 1 for a single instance; the
+    cell's box)."""
+    insts: list[kdb.CellInstArray] = []
+    rows: list[tuple[int, ...]] = []
+    for ci, box in cells.items():
+        bx = (box.left, box.bottom, box.right, box.top)
+        for pi in ly.cell(ci).each_parent_inst():
+            inst = pi.child_inst().cell_inst
+            insts.append(inst)
+            t = inst.trans
+            simple = not inst.is_complex() and t.rot == 0 and not t.is_mirror()
+            d = t.disp
+            if inst.is_regular_array():
+                a, b = inst.a, inst.b
+                rows.append((simple, d.x, d.y, a.x, a.y, b.x, b.y, inst.na, inst.nb, *bx))
+            else:
+                rows.append((simple, d.x, d.y, 0, 0, 0, 0, 1, 1, *bx))
+    return insts, np.asarray(rows, dtype=np.int64).reshape(-1, 13)
 
 
-def _on_grid(box: kdb.Box, inst: kdb.CellInstArray, grids: Iterable[int]) -> bool:
-    d = inst.trans.disp
-    vals = [box.left + d.x, box.right + d.x, box.bottom + d.y, box.top + d.y]
-    if inst.is_regular_array():
-        vals += [inst.a.x, inst.a.y, inst.b.x, inst.b.y]
-    return all(v % g == 0 for g in grids if g > 0 for v in vals)
-
-
-def _box_ok(box: kdb.Box, reach: Reach) -> bool:
-    w, h = box.width(), box.height()
-    side = min(w, h)
-    if side < reach.min_side or not reach.corners_ok:
-        return False
-    if reach.solid_side is not None and side >= reach.solid_side:
-        return False
-    return reach.max_area is None or w * h < reach.max_area
+def _candidates(rows: Arr, reach: Reach, grids: Iterable[int]) -> tuple[Arr, Arr]:
+    """Which instances are candidates (module doc), and every instance's squares' extent."""
+    simple, dx, dy, ax, ay, bx, by, na, nb, l0, b0, r0, t0 = rows.T
+    w, h = r0 - l0, t0 - b0
+    ok = simple.astype(bool) & reach.corners_ok & (np.minimum(w, h) >= reach.min_side)
+    if reach.solid_side is not None:
+        ok &= np.minimum(w, h) < reach.solid_side
+    if reach.max_area is not None:
+        ok &= w.astype(float) * h < reach.max_area
+    # a vector repeated more than once steps along one axis, the two along different ones
+    ra, rb = na > 1, nb > 1
+    a_x, a_y = ra & (ax != 0) & (ay == 0), ra & (ay != 0) & (ax == 0)
+    b_x, b_y = rb & (bx != 0) & (by == 0), rb & (by != 0) & (bx == 0)
+    ok &= (~ra | a_x | a_y) & (~rb | b_x | b_y) & ~(a_x & b_x) & ~(a_y & b_y)
+    # gaps between neighbours along each repeated vector
+    ok &= ~a_x | (np.abs(ax) - w >= reach.space)
+    ok &= ~a_y | (np.abs(ay) - h >= reach.space)
+    ok &= ~b_x | (np.abs(bx) - w >= reach.space)
+    ok &= ~b_y | (np.abs(by) - h >= reach.space)
+    for g in grids:
+        if g > 1:
+            for v in (l0 + dx, r0 + dx, b0 + dy, t0 + dy, ax, ay, bx, by):
+                ok &= v % g == 0
+    # extent: the first square stepped by (na - 1) a and (nb - 1) b, either sign
+    ex, ey = (na - 1) * ax, (na - 1) * ay
+    fx, fy = (nb - 1) * bx, (nb - 1) * by
+    ext = np.column_stack([l0 + dx + np.minimum(ex, 0) + np.minimum(fx, 0),
+                           b0 + dy + np.minimum(ey, 0) + np.minimum(fy, 0),
+                           r0 + dx + np.maximum(ex, 0) + np.maximum(fx, 0),
+                           t0 + dy + np.maximum(ey, 0) + np.maximum(fy, 0)])
+    return ok, ext
 
 
 def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Region,
@@ -135,27 +154,13 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
     t0 = time.perf_counter()
     grids = list(grids)
     cells = fill_cells(ly, top, li)
-    insts: list[kdb.CellInstArray] = []
-    boxes: list[BoxT] = []
-    back: list[kdb.CellInstArray] = []  # fill instances the flat check reads
-    arrays = squares = 0
-    for inst in (pi.child_inst().cell_inst for ci, box in cells.items()
-                 for pi in ly.cell(ci).each_parent_inst()):
-        box = cells[inst.cell_index]
-        arrays += 1
-        squares += _count(inst)
-        lat = _lattice(inst)
-        ok = lat is not None and _box_ok(box, reach) and _on_grid(box, inst, grids)
-        if ok and lat is not None:
-            nx, px, ny, py = lat
-            ok = ((nx == 1 or px - box.width() >= reach.space)
-                  and (ny == 1 or py - box.height() >= reach.space))
-        if not ok or lat is None:
-            back.append(inst)
-            continue
-        bb = inst.bbox(ly)  # the cell holds the one box: the array's squares' extent
-        insts.append(inst)
-        boxes.append((bb.left, bb.bottom, bb.right, bb.top))
+    all_insts, rows = _rows(ly, cells)
+    ok, ext = _candidates(rows, reach, grids)
+    cand = np.flatnonzero(ok)
+    insts = [all_insts[k] for k in cand.tolist()]
+    back = [all_insts[k] for k in np.flatnonzero(~ok).tolist()]  # the flat check reads them
+    boxes = ext[cand]
+    arrays, squares = len(all_insts), int(np.sum(rows[:, 7] * rows[:, 8]))
     candidates = len(insts)
     # the layer without the candidates: its other shapes and the fill that is not a candidate
     it = top.begin_shapes_rec(li)
@@ -164,12 +169,20 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
     others.insert(it)
     if back:
         others += _flat(ly, li, back)
-    # candidates in touch with anything: (1) another candidate or shape of the layer
-    alive = _select(boxes, range(len(boxes)), reach.space - 1, others, pairs=True)
-    if alive and not foreign.is_empty():
-        alive = _select(boxes, alive, max(reach.near - 1, 0), foreign)
+    # candidates in touch with anything: another candidate, a shape of the layer or of a
+    # layer checked with it (at the same distance: one selection), the package outline
+    alive = _apart(boxes, reach.space)
+    stages = [(reach.space - 1, others)]
+    if not foreign.is_empty():
+        if max(reach.near - 1, 0) == reach.space - 1:
+            stages = [(reach.space - 1, others + foreign)]
+        else:
+            stages.append((max(reach.near - 1, 0), foreign))
+    for d, other in stages:
+        if alive:
+            alive = _select(boxes, alive, d, _pieces(other))
     if alive and package is not None and reach.outline is not None:
-        alive = _select(boxes, alive, reach.outline, package, inside=True)
+        alive = _inside(boxes, alive, reach.outline, package)
     live = set(alive)
     free_insts = [insts[k] for k in alive]
     kept_insts = [insts[k] for k in range(len(insts)) if k not in live]
@@ -185,26 +198,55 @@ def _count(inst: kdb.CellInstArray) -> int:
     return inst.na * inst.nb if inst.is_regular_array() else 1
 
 
-def _select(boxes: list[BoxT], idx: Iterable[int], d: int, other: kdb.Region,
-            inside: bool = False, pairs: bool = False) -> list[int]:
-    """The boxes (of ``idx``) that, grown by ``d``, touch nothing of ``other`` (``inside``:
-    lie inside it; ``pairs``: touch no other box of ``idx`` either)."""
-    idx = list(idx)
-    by: dict[BoxT, list[int]] = {}
-    for k in idx:
-        by.setdefault(boxes[k], []).append(k)
-    grown = _box_region(by, d)
-    sel = grown.inside(other) if inside else grown.not_interacting(other)
-    gone: set[BoxT] = set()
-    if pairs:  # a grown box meets its own box and one more: both keep their squares
-        gone = {_key(p.bbox(), d) for p in grown.interacting(_box_region(by), 2).each()}
-    out: list[int] = []
-    for p in _raw(sel).each():
-        key = _key(p.bbox(), d)
-        ks = by.get(key, [])
-        if len(ks) == 1 and key not in gone:  # the same box twice: the squares overlap
-            out += ks
-    return sorted(out)
+def _apart(boxes: Arr, space: int) -> list[int]:
+    """The boxes no other box comes closer to than ``space`` (Euclidean; overlapping and
+    equal boxes are closer)."""
+    if not len(boxes):
+        return []
+    b = boxes.astype(float)
+    i, j = box_pairs(b, grow=space - 1)
+    pair = i != j
+    i, j = i[pair], j[pair]
+    dx = np.maximum(0, np.maximum(b[j, 0] - b[i, 2], b[i, 0] - b[j, 2]))
+    dy = np.maximum(0, np.maximum(b[j, 1] - b[i, 3], b[i, 1] - b[j, 3]))
+    near = dx * dx + dy * dy < float(space) ** 2
+    ok = np.ones(len(b), dtype=bool)
+    ok[i[near]] = False
+    ok[j[near]] = False
+    return np.flatnonzero(ok).tolist()
+
+
+def _pieces(reg: kdb.Region) -> kdb.Region:
+    """``reg`` (raw) with its large polygons cut into trapezoids: touching a piece = touching
+    the polygon, and each piece has a small box (a plane's box holds thousands of arrays)."""
+    reg = _raw(reg.dup())
+    small = _raw(reg.with_bbox_max(0, 100_000, False))
+    large = _raw(reg.with_bbox_max(100_000, None, False))
+    if large.is_empty():
+        return reg
+    return _raw(small + _raw(large.decompose_trapezoids_to_region()))
+
+
+def _select(boxes: Arr, idx: list[int], d: int, other: kdb.Region) -> list[int]:
+    """The boxes (of ``idx``) that, grown by ``d``, touch nothing of ``other`` (boxes of
+    ``idx`` are distinct: ``_apart``)."""
+    by: dict[BoxT, int] = {(int(boxes[k, 0]), int(boxes[k, 1]), int(boxes[k, 2]),
+                            int(boxes[k, 3])): k for k in idx}
+    hit = {by[_key(p.bbox(), d)] for p in _raw(_box_region(by, d).interacting(other)).each()}
+    return [k for k in idx if k not in hit]
+
+
+def _inside(boxes: Arr, idx: list[int], d: int, package: kdb.Region) -> list[int]:
+    """The boxes (of ``idx``) that, grown by ``d``, lie inside the package outline (touching
+    its boundary from inside does not count: any doubt keeps a box)."""
+    if package.count() == 1 and next(iter(package.each())).is_box():
+        pb = package.bbox()
+        b = boxes[idx]
+        ok = ((b[:, 0] - d > pb.left) & (b[:, 1] - d > pb.bottom) & (b[:, 2] + d < pb.right)
+              & (b[:, 3] + d < pb.top))
+        return [k for k, o in zip(idx, ok.tolist(), strict=True) if o]
+    frame = kdb.Region(package.bbox().enlarged(d + 1, d + 1))
+    return _select(boxes, idx, d, _pieces(frame - package))  # inside = touching no outside
 
 
 def _key(b: kdb.Box, d: int) -> BoxT:
