@@ -200,8 +200,9 @@ def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.
     """``gds`` with fill arrays (instances of an RDL1 fill cell) added in the window: free
     ones (a square in a cut-out, a column within a plane's clearance, a 3 x 3 lattice in open
     field), and ones that are not (a lattice tighter than the space rule, a rotated pair, two
-    pairs closer than the space rule), and a pair within the edge rule of the package outline
-    (its neighbours' fill removed). Returns the window in dbu."""
+    pairs closer than the space rule, a pair closer than the space rule to a plane, a pair
+    under a via), and a pair within the edge rule of the package outline (its neighbours' fill
+    removed). Returns the window in dbu."""
     ly, top = signoff.read_gds(gds)
     um = round(1 / ly.dbu)
     li1 = ly.find_layer(*pdk.gds("RDL1"))
@@ -230,6 +231,12 @@ def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.
     place(600, 800, 2, rot=1)  # rotated
     place(800, 800, 2)
     place(800 + (2 * pitch - (pitch - size) + s // 2) / um, 800, 2)  # s / 2 from the last
+    place(650, 500 + s / 2 / um, 2)  # s / 2 above the small plane
+    place(200, 1000, 2)  # a via half on its first square
+    half = size // 2
+    top.shapes(ly.find_layer(*pdk.gds("VIA1"))).insert(kdb.Box(
+        x0 + 200 * um - half, y0 + 1000 * um + half // 2, x0 + 200 * um + half,
+        y0 + 1000 * um + half // 2 + half))
     # by the package outline: a pair 20 um inside it, nothing else near
     saw = kdb.Region(top.begin_shapes_rec(ly.find_layer(*pdk.gds("SAW"))))
     pkg = signoff.package_region(saw.merged()).bbox()
