@@ -15,6 +15,7 @@ from pkggen import PkgParams, package
 
 from fanout.check import inflow, signoff, signoff_free
 from fanout.check.flat import flatten_packed
+from fanout.check.freerects import Reach
 from fanout.check.markers import DrcItem, disagreements
 from fanout.check.signoff import run_drc
 from fanout.design import design_from_data
@@ -213,12 +214,13 @@ def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.
     x0, y0 = round(win[0] * um), round(win[1] * um)
 
     def place(x: float, y: float, nx: int = 1, ny: int = 1, px: int = pitch, py: int = pitch,
-              rot: int = 0) -> None:
+              rot: int = 0, swap: bool = False) -> None:
         tr = kdb.Trans(rot, False, 0, 0)
         b = box.transformed(tr)
         d = kdb.Vector(x0 + round(x * um) - b.left, y0 + round(y * um) - b.bottom)
-        top.insert(kdb.CellInstArray(ci, kdb.Trans(rot, False, d), kdb.Vector(px, 0),
-                                     kdb.Vector(0, py), nx, ny))
+        va, vb = kdb.Vector(px, 0), kdb.Vector(0, py)
+        top.insert(kdb.CellInstArray(ci, kdb.Trans(rot, False, d), vb, va, ny, nx) if swap
+                   else kdb.CellInstArray(ci, kdb.Trans(rot, False, d), va, vb, nx, ny))
 
     for li in (li1, li2):  # a second pair of stacked cut-outs, RDL1's filled by a square
         pts = [kdb.Point(x0 + round(x * um), y0 + round(y * um))
@@ -227,7 +229,11 @@ def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.
     place(1240, 810)
     place(1540, 200, ny=3)  # 20 um beside the big plane: beyond the space, in the clearance
     place(150, 800, 3, 3)  # free
-    place(400, 800, 2, 2, size + s // 2, size + s // 2)  # squares closer than the space
+    tight = size + s // 2  # squares closer than the space, along either vector either way
+    place(400, 800, 2, px=tight)
+    place(400, 870, 2, px=tight, swap=True)
+    place(510, 800, 1, 2, py=tight)
+    place(510, 920, 1, 2, py=tight, swap=True)
     place(600, 800, 2, rot=1)  # rotated
     place(800, 800, 2)
     place(800 + (2 * pitch - (pitch - size) + s // 2) / um, 800, 2)  # s / 2 from the last
@@ -270,3 +276,37 @@ def test_signoff_free_arrays_beside_faults(
     assert "RDL.HOLE.1" not in rules
     rdl1 = next(s for s in splits if s.free_squares and s.free.bbox().left < win.left)
     assert rdl1.free.interacting(kdb.Region(win)).count() == 1 + 3 + 9
+    # every balance measured (rule value 0): the free squares' area counts as drawn
+    strict = pdk.model_copy(update={"rules": [
+        r.model_copy(update={"value": 0.0}) if r.kind == "balance" else r for r in pdk.rules]})
+    got, flat, _ = _signoff_both(gds, strict, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    assert "RDL.D.2" in {it.rule for it in flat}
+
+
+def test_signoff_free_lattice_gaps_along_either_vector() -> None:
+    """An array is a candidate only when its squares keep the space along each repeated
+    vector, whichever vector steps along which axis, and it is axis-parallel."""
+    ly = kdb.Layout()
+    top, fill = ly.create_cell("TOP"), ly.create_cell("F")
+    li = ly.layer(1, 0)
+    fill.shapes(li).insert(kdb.Box(0, 0, 40, 40))
+    ok_x, tight_x, ok_y, tight_y = kdb.Vector(55, 0), kdb.Vector(45, 0), kdb.Vector(0, 55), \
+        kdb.Vector(0, 45)
+    one = kdb.Vector(0, 0)
+    cases = [((ok_x, one, 3, 1), True), ((tight_x, one, 3, 1), False),
+             ((one, ok_x, 1, 3), True), ((one, tight_x, 1, 3), False),
+             ((ok_y, one, 3, 1), True), ((tight_y, one, 3, 1), False),
+             ((one, ok_y, 1, 3), True), ((one, tight_y, 1, 3), False),
+             ((ok_x, ok_y, 2, 2), True), ((ok_x, tight_y, 2, 2), False),
+             ((kdb.Vector(55, 55), one, 2, 1), False), ((ok_x, ok_x, 2, 2), False)]
+    for k, ((a, b, na, nb), _) in enumerate(cases):
+        top.insert(kdb.CellInstArray(fill.cell_index(), kdb.Trans(k * 1000, 0), a, b, na, nb))
+    top.insert(kdb.CellInstArray(fill.cell_index(), kdb.Trans(1, False, 0, 5000)))  # r90
+    reach = Reach(10, 10, None, 5, None, None, True, ())
+    cells = signoff_free.fill_cells(ly, top, li)
+    assert list(cells) == [fill.cell_index()]
+    _, rows = signoff_free._rows(ly, cells)
+    ok, ext = signoff_free._candidates(rows, reach, ())
+    order = np.argsort(ext[:, 0] + 10 * ext[:, 1])  # the instances by x, the rotated last
+    assert ok[order].tolist() == [want for _, want in cases] + [False]
