@@ -310,3 +310,19 @@ def test_signoff_free_lattice_gaps_along_either_vector() -> None:
     ok, ext = signoff_free._candidates(rows, reach, ())
     order = np.argsort(ext[:, 0] + 10 * ext[:, 1])  # the instances by x, the rotated last
     assert ok[order].tolist() == [want for _, want in cases] + [False]
+
+
+def test_signoff_free_inside_an_outline_that_is_not_a_box() -> None:
+    """Grown by the edge rule, a box must lie strictly inside the package outline; boxes
+    outside the outline's box are outside it too."""
+    pkg = kdb.Region(kdb.Polygon([kdb.Point(0, 0), kdb.Point(1000, 0), kdb.Point(1000, 400),
+                                  kdb.Point(400, 400), kdb.Point(400, 1000),
+                                  kdb.Point(0, 1000)]))
+    boxes = np.array([[100, 100, 150, 150],  # inside, far from the outline
+                      [500, 100, 550, 380],  # 20 from the notch edge
+                      [500, 500, 550, 550],  # in the notch: outside
+                      [2000, 2000, 2050, 2050],  # outside the outline's box
+                      [100, 850, 150, 950]])  # 50 from the top edge: grown by 50, touching
+    assert signoff_free._inside(boxes, list(range(5)), 50, pkg) == [0]
+    box_pkg = kdb.Region(kdb.Box(0, 0, 1000, 1000))
+    assert signoff_free._inside(boxes, list(range(5)), 50, box_pkg) == [0, 1, 2]

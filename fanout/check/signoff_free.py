@@ -16,14 +16,17 @@ instances, placed only by the top cell. An instance of one is a candidate when
 * its squares are clean among themselves: the lattice gap (pitch minus the square's extent)
   along each repeated axis is at least ``space`` (diagonal neighbours are farther still).
 
-A candidate is *free* when its bounding box, grown by a distance on its own, touches nothing
-that distance must not reach (as in freerects: box gaps are whole units, so touching a box
-grown by d - 1 is a superset of "closer than d"; touching includes lying inside):
+A candidate is *free* when its bounding box (its squares' extent), grown by a distance on its
+own, touches nothing that distance must not reach (as in freerects: box gaps are whole units,
+so touching a box grown by d - 1 is a superset of "closer than d"; touching includes lying
+inside):
 
-* another shape of the layer (non-candidate fill included) grown by ``space - 1``, or another
-  candidate's box (two candidates closer than the space: both not free);
-* a shape of a layer checked with it (``reach.foreign``, every shape) grown by ``near - 1``;
-* grown by ``outline``, it lies inside the package outline (edge rule and a package only).
+* another candidate's box closer than ``space`` (Euclidean, numpy box join: both not free);
+* another shape of the layer (non-candidate fill included), grown by ``space - 1``;
+* a shape of a layer checked with it (``reach.foreign``, every shape), grown by ``near - 1``
+  (one KLayout selection with the layer's shapes when the two distances are equal);
+* grown by ``outline``, it lies strictly inside the package outline (edge rule and a package
+  only; a box outline is tested in numpy).
 
 Every square of a free array is then free by freerects' rule (its distance to anything is at
 least its array box's). A candidate that is not free goes back to the flat check whole.
@@ -180,7 +183,7 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
             stages.append((max(reach.near - 1, 0), foreign))
     for d, other in stages:
         if alive:
-            alive = _select(boxes, alive, d, _pieces(other))
+            alive = _select(boxes, alive, d, _pieces(other, d))
     if alive and package is not None and reach.outline is not None:
         alive = _inside(boxes, alive, reach.outline, package)
     live = set(alive)
@@ -216,12 +219,15 @@ def _apart(boxes: Arr, space: int) -> list[int]:
     return np.flatnonzero(ok).tolist()
 
 
-def _pieces(reg: kdb.Region) -> kdb.Region:
-    """``reg`` (raw) with its large polygons cut into trapezoids: touching a piece = touching
-    the polygon, and each piece has a small box (a plane's box holds thousands of arrays)."""
+def _pieces(reg: kdb.Region, d: int) -> kdb.Region:
+    """``reg`` (raw) with its polygons larger than ``20 (d + 1)`` cut into trapezoids:
+    touching a piece = touching the polygon, and the pieces have smaller boxes (KLayout pairs
+    shapes by their boxes; a plane's box holds thousands of arrays: 5 -> 2 s on RDL1 of
+    scale_5000). Speed only."""
     reg = _raw(reg.dup())
-    small = _raw(reg.with_bbox_max(0, 100_000, False))
-    large = _raw(reg.with_bbox_max(100_000, None, False))
+    lim = 20 * (d + 1)
+    small = _raw(reg.with_bbox_max(0, lim, False))
+    large = _raw(reg.with_bbox_max(lim, None, False))
     if large.is_empty():
         return reg
     return _raw(small + _raw(large.decompose_trapezoids_to_region()))
@@ -245,8 +251,11 @@ def _inside(boxes: Arr, idx: list[int], d: int, package: kdb.Region) -> list[int
         ok = ((b[:, 0] - d > pb.left) & (b[:, 1] - d > pb.bottom) & (b[:, 2] + d < pb.right)
               & (b[:, 3] + d < pb.top))
         return [k for k, o in zip(idx, ok.tolist(), strict=True) if o]
-    frame = kdb.Region(package.bbox().enlarged(d + 1, d + 1))
-    return _select(boxes, idx, d, _pieces(frame - package))  # inside = touching no outside
+    b = boxes[idx]
+    around = package.bbox() + kdb.Box(int(b[:, 0].min()), int(b[:, 1].min()),
+                                      int(b[:, 2].max()), int(b[:, 3].max()))
+    frame = kdb.Region(around.enlarged(d + 1, d + 1))  # holds every grown box
+    return _select(boxes, idx, d, _pieces(frame - package, d))  # inside = no outside met
 
 
 def _key(b: kdb.Box, d: int) -> BoxT:
