@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
+import klayout.db as kdb
 import numpy as np
 import pytest
 from pkggen import PkgParams, package
 
-from fanout.check import inflow
+from fanout.check import inflow, signoff, signoff_free
 from fanout.check.flat import flatten_packed
-from fanout.check.markers import disagreements
+from fanout.check.freerects import Reach
+from fanout.check.markers import DrcItem, disagreements
 from fanout.check.signoff import run_drc
 from fanout.design import design_from_data
 from fanout.flow import synthesize
@@ -161,3 +164,165 @@ def test_signoff_finds_what_the_shortcut_finds(
     theirs = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "f.lyrdb").items
     assert disagreements(ours, list(theirs), pdk.grid_um) == ([], [])
     assert {"RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in theirs}
+
+
+def _signoff_both(gds: Path, pdk: Pdk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                  ) -> tuple[list[DrcItem], list[DrcItem], list[signoff_free.Split]]:
+    """Sign-off items with the free fill arrays left out and with every square flat, and
+    the splits of the first run."""
+    splits: list[signoff_free.Split] = []
+    real = signoff.split
+
+    def spy(*args: Any, **kw: Any) -> signoff_free.Split:
+        splits.append(real(*args, **kw))
+        return splits[-1]
+    monkeypatch.setattr(signoff, "split", spy)
+    got = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "free.lyrdb").items
+    monkeypatch.setattr(signoff, "FREE_RECTS", False)
+    flat = run_drc(gds, pdk, rdl_layers=3, report=tmp_path / "flat.lyrdb").items
+    monkeypatch.setattr(signoff, "FREE_RECTS", True)
+    return list(got), list(flat), splits
+
+
+def test_signoff_free_arrays_leave_every_finding_as_the_flat_check(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    layout, pdk, _ = faulty
+    gds = write_gds(layout, pdk, tmp_path / "f.gds")
+    got, flat, splits = _signoff_both(gds, pdk, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    assert {"RDL.S.1", "RDL.W.1", "RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in flat}
+    fill = sum(s.fill_squares for s in splits)
+    free = sum(s.free_squares for s in splits)
+    assert free > 0.5 * fill
+
+
+def _fill_arrays_beside_faults(gds: Path, out: Path, pdk: Pdk, win: Box) -> kdb.Box:
+    """``gds`` with fill arrays (instances of an RDL1 fill cell) added in the window: free
+    ones (a square in a cut-out, a column within a plane's clearance, a 3 x 3 lattice in open
+    field), and ones that are not (a lattice tighter than the space rule, a rotated pair, two
+    pairs closer than the space rule, a pair closer than the space rule to a plane, a pair
+    under a via), and a pair within the edge rule of the package outline (its neighbours' fill
+    removed). Returns the window in dbu."""
+    ly, top = signoff.read_gds(gds)
+    um = round(1 / ly.dbu)
+    li1 = ly.find_layer(*pdk.gds("RDL1"))
+    li2 = ly.find_layer(*pdk.gds("RDL2"))
+    ci, box = next(iter(signoff_free.fill_cells(ly, top, li1).items()))
+    size, s = box.width(), round(pdk.value("RDL.S.1") * um)
+    pitch = size + round(pdk.value("FILL.S") * um)
+    x0, y0 = round(win[0] * um), round(win[1] * um)
+
+    def place(x: float, y: float, nx: int = 1, ny: int = 1, px: int = pitch, py: int = pitch,
+              rot: int = 0, swap: bool = False) -> None:
+        tr = kdb.Trans(rot, False, 0, 0)
+        b = box.transformed(tr)
+        d = kdb.Vector(x0 + round(x * um) - b.left, y0 + round(y * um) - b.bottom)
+        va, vb = kdb.Vector(px, 0), kdb.Vector(0, py)
+        top.insert(kdb.CellInstArray(ci, kdb.Trans(rot, False, d), vb, va, ny, nx) if swap
+                   else kdb.CellInstArray(ci, kdb.Trans(rot, False, d), va, vb, nx, ny))
+
+    for li in (li1, li2):  # a second pair of stacked cut-outs, RDL1's filled by a square
+        pts = [kdb.Point(x0 + round(x * um), y0 + round(y * um))
+               for x, y in _keyhole(1050, 620, 420, 260)]
+        top.shapes(li).insert(kdb.Polygon(pts, True))
+    place(1240, 810)
+    place(1540, 200, ny=3)  # 20 um beside the big plane: beyond the space, in the clearance
+    place(150, 800, 3, 3)  # free
+    tight = size + s // 2  # squares closer than the space, along either vector either way
+    place(400, 800, 2, px=tight)
+    place(400, 870, 2, px=tight, swap=True)
+    place(510, 800, 1, 2, py=tight)
+    place(510, 920, 1, 2, py=tight, swap=True)
+    place(600, 800, 2, rot=1)  # rotated
+    place(800, 800, 2)
+    place(800 + (2 * pitch - (pitch - size) + s // 2) / um, 800, 2)  # s / 2 from the last
+    place(650, 500 + s / 2 / um, 2)  # s / 2 above the small plane
+    place(200, 1000, 2)  # a via half on its first square
+    half = size // 2
+    top.shapes(ly.find_layer(*pdk.gds("VIA1"))).insert(kdb.Box(
+        x0 + 200 * um - half, y0 + 1000 * um + half // 2, x0 + 200 * um + half,
+        y0 + 1000 * um + half // 2 + half))
+    # by the package outline: a pair 20 um inside it, nothing else near
+    saw = kdb.Region(top.begin_shapes_rec(ly.find_layer(*pdk.gds("SAW"))))
+    pkg = signoff.package_region(saw.merged()).bbox()
+    spot = kdb.Box(pkg.left + 20 * um, -size, pkg.left + 20 * um + pitch + size, size)
+    zone = spot.enlarged(150 * um, 150 * um)
+    for inst in list(top.each_inst()):
+        if inst.cell_index in signoff_free.fill_cells(ly, top, li1) and inst.bbox().touches(
+                zone):
+            inst.delete()
+    assert kdb.Region(top.begin_shapes_rec_touching(li1, zone)).is_empty()
+    top.insert(kdb.CellInstArray(ci, kdb.Trans(spot.left - box.left, spot.bottom - box.bottom),
+                                 kdb.Vector(pitch, 0), kdb.Vector(0, pitch), 2, 1))
+    ly.write(str(out))
+    return kdb.Box(x0, y0, round(win[2] * um), round(win[3] * um))
+
+
+def test_signoff_free_arrays_beside_faults(
+        faulty: tuple[Layout, Pdk, dict[str, Box]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fill arrays beside every kind of fault: the same findings with the free arrays left
+    out, and exactly the free ones left out."""
+    layout, pdk, places = faulty
+    x, y = places["lattice"][0] - 100, places["lattice"][1] - 100
+    gds = tmp_path / "g.gds"
+    win = _fill_arrays_beside_faults(write_gds(layout, pdk, tmp_path / "f.gds"), gds, pdk,
+                                     (x, y, x + 2600, y + 1100))
+    got, flat, splits = _signoff_both(gds, pdk, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    rules = {it.rule for it in flat}
+    assert {"RDL.S.1", "PLANE.S.1", "RDL.EDGE.1"} <= rules
+    assert "RDL.HOLE.1" not in rules
+    rdl1 = next(s for s in splits if s.free_squares and s.free.bbox().left < win.left)
+    assert rdl1.free.interacting(kdb.Region(win)).count() == 1 + 3 + 9
+    # every balance measured (rule value 0): the free squares' area counts as drawn
+    strict = pdk.model_copy(update={"rules": [
+        r.model_copy(update={"value": 0.0}) if r.kind == "balance" else r for r in pdk.rules]})
+    got, flat, _ = _signoff_both(gds, strict, tmp_path, monkeypatch)
+    assert [repr(it) for it in got] == [repr(it) for it in flat]
+    assert "RDL.D.2" in {it.rule for it in flat}
+
+
+def test_signoff_free_lattice_gaps_along_either_vector() -> None:
+    """An array is a candidate only when its squares keep the space along each repeated
+    vector, whichever vector steps along which axis, and it is axis-parallel."""
+    ly = kdb.Layout()
+    top, fill = ly.create_cell("TOP"), ly.create_cell("F")
+    li = ly.layer(1, 0)
+    fill.shapes(li).insert(kdb.Box(0, 0, 40, 40))
+    ok_x, tight_x, ok_y, tight_y = kdb.Vector(55, 0), kdb.Vector(45, 0), kdb.Vector(0, 55), \
+        kdb.Vector(0, 45)
+    one = kdb.Vector(0, 0)
+    cases = [((ok_x, one, 3, 1), True), ((tight_x, one, 3, 1), False),
+             ((one, ok_x, 1, 3), True), ((one, tight_x, 1, 3), False),
+             ((ok_y, one, 3, 1), True), ((tight_y, one, 3, 1), False),
+             ((one, ok_y, 1, 3), True), ((one, tight_y, 1, 3), False),
+             ((ok_x, ok_y, 2, 2), True), ((ok_x, tight_y, 2, 2), False),
+             ((kdb.Vector(55, 55), one, 2, 1), False), ((ok_x, ok_x, 2, 2), False)]
+    for k, ((a, b, na, nb), _) in enumerate(cases):
+        top.insert(kdb.CellInstArray(fill.cell_index(), kdb.Trans(k * 1000, 0), a, b, na, nb))
+    top.insert(kdb.CellInstArray(fill.cell_index(), kdb.Trans(1, False, 0, 5000)))  # r90
+    reach = Reach(10, 10, None, 5, None, None, True, ())
+    cells = signoff_free.fill_cells(ly, top, li)
+    assert list(cells) == [fill.cell_index()]
+    _, rows = signoff_free._rows(ly, cells)
+    ok, ext = signoff_free._candidates(rows, reach, ())
+    order = np.argsort(ext[:, 0] + 10 * ext[:, 1])  # the instances by x, the rotated last
+    assert ok[order].tolist() == [want for _, want in cases] + [False]
+
+
+def test_signoff_free_inside_an_outline_that_is_not_a_box() -> None:
+    """Grown by the edge rule, a box must lie strictly inside the package outline; boxes
+    outside the outline's box are outside it too."""
+    pkg = kdb.Region(kdb.Polygon([kdb.Point(0, 0), kdb.Point(1000, 0), kdb.Point(1000, 400),
+                                  kdb.Point(400, 400), kdb.Point(400, 1000),
+                                  kdb.Point(0, 1000)]))
+    boxes = np.array([[100, 100, 150, 150],  # inside, far from the outline
+                      [500, 100, 550, 380],  # 20 from the notch edge
+                      [500, 500, 550, 550],  # in the notch: outside
+                      [2000, 2000, 2050, 2050],  # outside the outline's box
+                      [100, 850, 150, 950]])  # 50 from the top edge: grown by 50, touching
+    assert signoff_free._inside(boxes, list(range(5)), 50, pkg) == [0]
+    box_pkg = kdb.Region(kdb.Box(0, 0, 1000, 1000))
+    assert signoff_free._inside(boxes, list(range(5)), 50, box_pkg) == [0, 1, 2]

@@ -41,14 +41,23 @@ import numpy as np
 
 from fanout.check import density, fastcheck
 from fanout.check import markers as mk
+from fanout.check.freerects import Reach, reaches
 from fanout.check.layoutlimits import check_points, read_layout
 from fanout.check.markers import DrcItem
 from fanout.check.plan import RDL_TOP, Check, above_top, dbu_of, plan_checks
+from fanout.check.signoff_free import Split, split
 from fanout.errors import InputError
 from fanout.outputs import atomic_path
 from fanout.pdk import Pdk, Rule, load_pdk
 
 XY = tuple[float, float]
+
+#: Leave free fill arrays (fill squares in open field: fanout.check.signoff_free) out of the
+#: geometric checks; False checks every shape flat (the tests compare both).
+FREE_RECTS = True
+
+#: Layers read besides their rules (package outline, die boundaries): every shape kept.
+READ_OTHERWISE = ("SAW", "DIE_BND")
 
 #: Most density windows one rule may step over a layout.
 MAX_DENSITY_WINDOWS = 100_000
@@ -91,12 +100,55 @@ class _Layers:
         self.path = path  # the GDS, named by the errors about its shapes
         self._merged: dict[str, kdb.Region] = {}
         self._raw: dict[str, kdb.Region] = {}
+        self._reach: dict[str, Reach] = {}
+        self._package: kdb.Region | None = None
+        self._grids: dict[str, tuple[int, ...]] = {}
+        self._split: dict[str, Split] = {}
+
+    def key(self, names: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted({self.rdl_top if n == RDL_TOP else n for n in names}))
+
+    def settle(self, reach: dict[str, Reach], package: kdb.Region | None,
+               grids: dict[str, tuple[int, ...]] | None = None) -> None:
+        """Leave the free fill arrays of these layers (fanout.check.signoff_free) out of
+        ``raw`` and ``merged``; ``free`` gives their squares for the area sums. ``grids``:
+        the grid checks of each layer (a free array lies on them)."""
+        self._reach, self._package = dict(reach), package
+        self._grids = dict(grids or {})
+
+    def split_of(self, name: str) -> Split | None:
+        """The layer's split into checked shapes and free squares (None: not settled)."""
+        name = self.rdl_top if name == RDL_TOP else name
+        reach = self._reach.get(name)
+        li = self._index(name)
+        if reach is None or li is None:
+            return None
+        if name not in self._split:
+            foreign = kdb.Region()
+            foreign.merged_semantics = False
+            for f in reach.foreign:
+                foreign += self._full(f)
+            self._split[name] = split(self.ly, self.top, li, reach, foreign, self._package,
+                                      self._grids.get(name, ()))
+        return self._split[name]
+
+    def free(self, names: Iterable[str]) -> kdb.Region:
+        """The free fill squares of the layers, as drawn (left out of ``raw`` and ``merged``)."""
+        out = kdb.Region()
+        out.merged_semantics = False
+        for n in self.key(names):
+            sp = self.split_of(n)
+            if sp is not None:
+                out += sp.free
+        out.merged_semantics = False
+        return out
 
     def _index(self, name: str) -> int | None:
         ln, dt = self.pdk.gds(name)
         return self.ly.find_layer(ln, dt)
 
-    def raw(self, name: str) -> kdb.Region:
+    def _full(self, name: str) -> kdb.Region:
+        """Every shape of the layer, flat and unmerged."""
         name = self.rdl_top if name == RDL_TOP else name
         if name not in self._raw:
             li = self._index(name)
@@ -104,6 +156,11 @@ class _Layers:
             reg.merged_semantics = False
             self._raw[name] = reg
         return self._raw[name]
+
+    def raw(self, name: str) -> kdb.Region:
+        """The layer's shapes the checks see, flat and unmerged: all but its free fill."""
+        sp = self.split_of(name)
+        return sp.kept if sp is not None else self._full(name)
 
     def merged(self, name: str) -> kdb.Region:
         name = self.rdl_top if name == RDL_TOP else name
@@ -149,6 +206,12 @@ def read_gds(gds_path: str | Path) -> tuple[kdb.Layout, kdb.Cell]:
 # Checks
 
 
+
+
+def _corners_flagged(value: float) -> bool:
+    """Whether the angle rule of this value flags a corner of an axis-parallel rectangle."""
+    box = kdb.Region(kdb.Box(0, 0, 10, 10))
+    return not box.corners(-180.0, -(180.0 - value), 1, True, False).is_empty()
 
 
 def _die_touch(eps: kdb.EdgePairs, dies: kdb.Region, grow: int) -> kdb.EdgePairs:
@@ -219,12 +282,16 @@ def pitch_pairs(reg: kdb.Region, d: int) -> kdb.EdgePairs:
 
 
 def density_windows(region: kdb.Region, extent: kdb.Box, w: int, lo: float, hi: float | None,
-                    step: int | None = None) -> tuple[kdb.Region, list[float]]:
-    """Full windows stepped over ``extent`` (fanout.check.density); those outside lo..hi."""
+                    step: int | None = None, free: kdb.Region | None = None
+                    ) -> tuple[kdb.Region, list[float]]:
+    """Full windows stepped over ``extent`` (fanout.check.density); those outside lo..hi
+    (``free``: rectangles apart from the merged ``region``)."""
     out = kdb.Region()
     vals: list[float] = []
     ext = (extent.left, extent.bottom, extent.right, extent.top)
-    for x1, y1, x2, y2, dens in density.windows(ext, w, step or w, density.tile_areas(region)):
+    area = (density.disjoint_areas(region, free) if free is not None and not free.is_empty()
+            else density.tile_areas(region))
+    for x1, y1, x2, y2, dens in density.windows(ext, w, step or w, area):
         if dens < lo - 1e-9 or (hi is not None and dens > hi + 1e-9):
             out.insert(kdb.Box(x1, y1, x2, y2))
             vals.append(dens)
@@ -320,7 +387,7 @@ def _run_check(c: Check, L: _Layers, pkg: kdb.Region | None, dbu: float,
                              f"{extent.height() * dbu:g} um layout (at most "
                              f"{MAX_DENSITY_WINDOWS:,})")
         step = dbu_of(c.step, dbu) if c.step else w
-        wins, vals = density_windows(a, extent, w, c.value, c.max, step)
+        wins, vals = density_windows(a, extent, w, c.value, c.max, step, L.free(c.a))
         return mk.from_polys(_polys(wins), np.asarray(vals))
     raise ValueError(f"unknown check op {op}")
 
@@ -342,9 +409,9 @@ def via_chain_tops(levels: list[kdb.Region], n: int) -> kdb.Region:
     return out
 
 
-def empty_holes(m: kdb.Region) -> kdb.Region:
+def empty_holes(m: kdb.Region, free: kdb.Region | None = None) -> kdb.Region:
     """Holes of the merged metal with no metal inside (degassing holes, not the clearance
-    cut-outs around another net's pad)."""
+    cut-outs around another net's pad); ``free``: rectangles left out of ``m``."""
     holes = m.holes()
     if holes.is_empty():
         return holes
@@ -355,7 +422,11 @@ def empty_holes(m: kdb.Region) -> kdb.Region:
     w = max(p.bbox().width() for p in holes.each())
     h = max(p.bbox().height() for p in holes.each())
     fit = m.with_bbox_width(0, w + 1, False).with_bbox_height(0, h + 1, False)
-    return holes.not_interacting(fit.sized(-1))
+    out = holes.not_interacting(fit.sized(-1))
+    if free is not None and not free.is_empty():
+        out.merged_semantics = False
+        out = out.not_interacting(free)
+    return out
 
 
 def _finish_check(c: Check, a: kdb.Region, L: _Layers, dbu: float, extent: kdb.Box
@@ -364,10 +435,11 @@ def _finish_check(c: Check, a: kdb.Region, L: _Layers, dbu: float, extent: kdb.B
     plane clearance."""
     if c.op == "balance":
         b = L.union(c.b)
-        if b.is_empty() or a.is_empty():
+        fa, fb = L.free(c.a), L.free(c.b)
+        if (b.is_empty() and fb.is_empty()) or (a.is_empty() and fa.is_empty()):
             return mk.Raw.empty()
         area = float(extent.area())
-        diff = abs(a.area(extent) - b.area(extent)) / area
+        diff = abs(a.area(extent) + fa.area(extent) - b.area(extent) - fb.area(extent)) / area
         if diff <= c.value + 1e-9:
             return mk.Raw.empty()
         return mk.from_polys(_polys(kdb.Region(extent)), np.asarray([diff]))
@@ -386,13 +458,21 @@ def _finish_check(c: Check, a: kdb.Region, L: _Layers, dbu: float, extent: kdb.B
         return mk.from_polys(_polys((core.sized(half) & m).merged() if not core.is_empty()
                                     else core))
     if c.op == "hole_stack":
-        both = empty_holes(a) & empty_holes(L.union(c.b))
+        both = empty_holes(a, L.free(c.a)) & empty_holes(L.union(c.b), L.free(c.b))
         return mk.from_polys(_polys(both.merged()))
     # plane_space: pieces of at least `area` keep `value` from every other piece
     big = a.with_area(round((c.area or 0.0) / dbu / dbu), None, False)
     if big.is_empty():
         return mk.Raw.empty()
     rest = a - big
+    free = L.free(c.a)
+    if not free.is_empty():  # free rectangles within the clearance pair with the plane
+        d = dbu_of(c.value, dbu) + 2
+        near = free.sized(d)
+        near.merged_semantics = False
+        near = near.interacting(big)
+        near.merged_semantics = False  # each grown square back to itself, none joined
+        rest += near.sized(-d)
     if c.b:  # other metal beside a ball pad / terminal land keeps the pad's space, not this
         rest -= L.union(c.b).sized(dbu_of(c.grow, dbu))
     half = dbu_of(c.wide / 2, dbu)
@@ -447,6 +527,15 @@ def run_drc(gds_path: str | Path, pdk: Pdk | str, *, rdl_layers: int | None = No
     pkg = package_region(saw) if not saw.is_empty() else None
     extent = pkg.bbox() if pkg is not None else top.bbox()
     checks, skipped = plan_checks(pdk)
+    if FREE_RECTS:
+        run = [c for c in checks if not (c.a and set(c.a) | set(c.b) <= set(given))
+               and not above_top(c, rdl_top)]
+        grids: dict[str, tuple[int, ...]] = {}
+        for c in run:
+            if c.op == "grid":
+                for n in L.key(c.a):
+                    grids[n] = (*grids.get(n, ()), dbu_of(c.value, dbu))
+        L.settle(reaches(run, L.key, dbu, _corners_flagged, READ_OTHERWISE), pkg, grids)
 
     db = rdb.ReportDatabase("fanout DRC")
     db.original_file = Path(gds_path).name  # no temp paths: same input, same bytes

@@ -1,0 +1,275 @@
+"""Sign-off's free fill: whole fill arrays no check can see, found at the level of the GDS
+instance arrays (klayout.db).
+
+The rule is fanout.check.freerects' (which also derives, from the rule plan, what each layer
+asks of a rectangle: a ``Reach``), applied to the arrays the fill is written as rather than to
+its squares, so KLayout selects among ~12x fewer objects. A *fill cell* of a layer is found
+by its structure, not its name: one box on that layer, nothing else on any layer, no child
+instances, placed only by the top cell. An instance of one is a candidate when
+
+* it is axis-parallel: no rotation, mirror or magnification; a regular array steps along one
+  axis per vector (each vector repeated more than once is horizontal or vertical, two such
+  vectors are orthogonal and not zero);
+* its square passes the reach by its size (shorter side at least ``min_side``, below
+  ``solid_side``, area below ``max_area``, ``corners_ok``) and lies on every grid the layer
+  is checked on (box corners and array vectors: then every square's vertices do);
+* its squares are clean among themselves: the lattice gap (pitch minus the square's extent)
+  along each repeated axis is at least ``space`` (diagonal neighbours are farther still).
+
+A candidate is *free* when its bounding box (its squares' extent), grown by a distance on its
+own, touches nothing that distance must not reach (as in freerects: box gaps are whole units,
+so touching a box grown by d - 1 is a superset of "closer than d"; touching includes lying
+inside):
+
+* another candidate's box closer than ``space`` (Euclidean, numpy box join: both not free);
+* another shape of the layer (non-candidate fill included), grown by ``space - 1``;
+* a shape of a layer checked with it (``reach.foreign``, every shape), grown by ``near - 1``
+  (one KLayout selection with the layer's shapes when the two distances are equal);
+* grown by ``outline``, it lies strictly inside the package outline (edge rule and a package
+  only; a box outline is tested in numpy).
+
+Every square of a free array is then free by freerects' rule (its distance to anything is at
+least its array box's). A candidate that is not free goes back to the flat check whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import klayout.db as kdb
+import numpy as np
+
+from fanout.check.boxjoin import box_pairs
+from fanout.check.freerects import Reach
+
+BoxT = tuple[int, int, int, int]
+Arr = np.ndarray
+
+
+@dataclass
+class Split:
+    """One layer, split: the shapes the checks see, the free squares, and what it cost."""
+
+    kept: kdb.Region  # raw shapes (not merged) the geometric checks read
+    free: kdb.Region  # the free squares, raw (areas, holes, plane take-back)
+    arrays: int  # fill instances (arrays and single squares) on the layer
+    candidates: int
+    free_arrays: int
+    free_squares: int
+    fill_squares: int
+    seconds: float
+
+
+def _raw(reg: kdb.Region) -> kdb.Region:
+    reg.merged_semantics = False
+    return reg
+
+
+def _box_region(boxes: Iterable[BoxT], d: int = 0) -> kdb.Region:
+    reg = _raw(kdb.Region())
+    for x0, y0, x1, y1 in boxes:
+        reg.insert(kdb.Box(x0 - d, y0 - d, x1 + d, y1 + d))
+    return reg
+
+
+def fill_cells(ly: kdb.Layout, top: kdb.Cell, li: int) -> dict[int, kdb.Box]:
+    """The layer's fill cells (see the module doc): cell index -> its box."""
+    out: dict[int, kdb.Box] = {}
+    layers = list(ly.layer_indexes())
+    ti = top.cell_index()
+    for cell in ly.each_cell():
+        if cell.cell_index() == ti or cell.child_cells() or cell.shapes(li).size() != 1:
+            continue
+        if any(cell.shapes(k).size() for k in layers if k != li):
+            continue
+        if list(cell.each_parent_cell()) != [ti]:
+            continue
+        s = next(iter(cell.shapes(li).each()))
+        if s.is_box():
+            out[cell.cell_index()] = s.box
+        elif s.is_polygon() or s.is_simple_polygon():
+            p = s.polygon
+            if p.is_box():
+                out[cell.cell_index()] = p.bbox()
+    return out
+
+
+def _rows(ly: kdb.Layout, cells: dict[int, kdb.Box]) -> tuple[list[kdb.CellInstArray], Arr]:
+    """The fill instances and, per instance, ``simple dx dy ax ay bx by na nb l b r t``
+    (simple: no rotation, mirror or magnification; na = nb = 1 for a single instance; the
+    cell's box)."""
+    insts: list[kdb.CellInstArray] = []
+    rows: list[tuple[int, ...]] = []
+    for ci, box in cells.items():
+        bx = (box.left, box.bottom, box.right, box.top)
+        for pi in ly.cell(ci).each_parent_inst():
+            inst = pi.child_inst().cell_inst
+            insts.append(inst)
+            t = inst.trans
+            simple = not inst.is_complex() and t.rot == 0 and not t.is_mirror()
+            d = t.disp
+            if inst.is_regular_array():
+                a, b = inst.a, inst.b
+                rows.append((simple, d.x, d.y, a.x, a.y, b.x, b.y, inst.na, inst.nb, *bx))
+            else:
+                rows.append((simple, d.x, d.y, 0, 0, 0, 0, 1, 1, *bx))
+    return insts, np.asarray(rows, dtype=np.int64).reshape(-1, 13)
+
+
+def _candidates(rows: Arr, reach: Reach, grids: Iterable[int]) -> tuple[Arr, Arr]:
+    """Which instances are candidates (module doc), and every instance's squares' extent."""
+    simple, dx, dy, ax, ay, bx, by, na, nb, l0, b0, r0, t0 = rows.T
+    w, h = r0 - l0, t0 - b0
+    ok = simple.astype(bool) & reach.corners_ok & (np.minimum(w, h) >= reach.min_side)
+    if reach.solid_side is not None:
+        ok &= np.minimum(w, h) < reach.solid_side
+    if reach.max_area is not None:
+        ok &= w.astype(float) * h < reach.max_area
+    # a vector repeated more than once steps along one axis, the two along different ones
+    ra, rb = na > 1, nb > 1
+    a_x, a_y = ra & (ax != 0) & (ay == 0), ra & (ay != 0) & (ax == 0)
+    b_x, b_y = rb & (bx != 0) & (by == 0), rb & (by != 0) & (bx == 0)
+    ok &= (~ra | a_x | a_y) & (~rb | b_x | b_y) & ~(a_x & b_x) & ~(a_y & b_y)
+    # gaps between neighbours along each repeated vector
+    ok &= ~a_x | (np.abs(ax) - w >= reach.space)
+    ok &= ~a_y | (np.abs(ay) - h >= reach.space)
+    ok &= ~b_x | (np.abs(bx) - w >= reach.space)
+    ok &= ~b_y | (np.abs(by) - h >= reach.space)
+    for g in grids:
+        if g > 1:
+            for v in (l0 + dx, r0 + dx, b0 + dy, t0 + dy, ax, ay, bx, by):
+                ok &= v % g == 0
+    # extent: the first square stepped by (na - 1) a and (nb - 1) b, either sign
+    ex, ey = (na - 1) * ax, (na - 1) * ay
+    fx, fy = (nb - 1) * bx, (nb - 1) * by
+    ext = np.column_stack([l0 + dx + np.minimum(ex, 0) + np.minimum(fx, 0),
+                           b0 + dy + np.minimum(ey, 0) + np.minimum(fy, 0),
+                           r0 + dx + np.maximum(ex, 0) + np.maximum(fx, 0),
+                           t0 + dy + np.maximum(ey, 0) + np.maximum(fy, 0)])
+    return ok, ext
+
+
+def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Region,
+          package: kdb.Region | None, grids: Iterable[int] = ()) -> Split:
+    """The layer's shapes the geometric checks see, and its free squares (module doc)."""
+    t0 = time.perf_counter()
+    grids = list(grids)
+    cells = fill_cells(ly, top, li)
+    all_insts, rows = _rows(ly, cells)
+    ok, ext = _candidates(rows, reach, grids)
+    cand = np.flatnonzero(ok)
+    insts = [all_insts[k] for k in cand.tolist()]
+    back = [all_insts[k] for k in np.flatnonzero(~ok).tolist()]  # the flat check reads them
+    boxes = ext[cand]
+    arrays, squares = len(all_insts), int(np.sum(rows[:, 7] * rows[:, 8]))
+    candidates = len(insts)
+    # the layer without the candidates: its other shapes and the fill that is not a candidate
+    it = top.begin_shapes_rec(li)
+    it.unselect_cells(list(cells))
+    others = _raw(kdb.Region())
+    others.insert(it)
+    if back:
+        others += _flat(ly, li, back)
+    # candidates in touch with anything: another candidate, a shape of the layer or of a
+    # layer checked with it (at the same distance: one selection), the package outline
+    alive = _apart(boxes, reach.space)
+    stages = [(reach.space - 1, others)]
+    if not foreign.is_empty():
+        if max(reach.near - 1, 0) == reach.space - 1:
+            stages = [(reach.space - 1, others + foreign)]
+        else:
+            stages.append((max(reach.near - 1, 0), foreign))
+    for d, other in stages:
+        if alive:
+            alive = _select(boxes, alive, d, _pieces(other, d))
+    if alive and package is not None and reach.outline is not None:
+        alive = _inside(boxes, alive, reach.outline, package)
+    live = set(alive)
+    free_insts = [insts[k] for k in alive]
+    kept_insts = [insts[k] for k in range(len(insts)) if k not in live]
+    kept = others
+    if kept_insts:
+        kept = kept + _flat(ly, li, kept_insts)
+    free = _flat(ly, li, free_insts) if free_insts else _raw(kdb.Region())
+    return Split(_raw(kept), free, arrays, candidates, len(free_insts),
+                 sum(_count(i) for i in free_insts), squares, time.perf_counter() - t0)
+
+
+def _count(inst: kdb.CellInstArray) -> int:
+    return inst.na * inst.nb if inst.is_regular_array() else 1
+
+
+def _apart(boxes: Arr, space: int) -> list[int]:
+    """The boxes no other box comes closer to than ``space`` (Euclidean; overlapping and
+    equal boxes are closer)."""
+    if not len(boxes):
+        return []
+    b = boxes.astype(float)
+    i, j = box_pairs(b, grow=space - 1)
+    pair = i != j
+    i, j = i[pair], j[pair]
+    dx = np.maximum(0, np.maximum(b[j, 0] - b[i, 2], b[i, 0] - b[j, 2]))
+    dy = np.maximum(0, np.maximum(b[j, 1] - b[i, 3], b[i, 1] - b[j, 3]))
+    near = dx * dx + dy * dy < float(space) ** 2
+    ok = np.ones(len(b), dtype=bool)
+    ok[i[near]] = False
+    ok[j[near]] = False
+    return np.flatnonzero(ok).tolist()
+
+
+def _pieces(reg: kdb.Region, d: int) -> kdb.Region:
+    """``reg`` (raw) with its polygons larger than ``20 (d + 1)`` cut into trapezoids:
+    touching a piece = touching the polygon, and the pieces have smaller boxes (KLayout pairs
+    shapes by their boxes; a plane's box holds thousands of arrays: 5 -> 2 s on RDL1 of
+    scale_5000). Speed only."""
+    reg = _raw(reg.dup())
+    lim = 20 * (d + 1)
+    small = _raw(reg.with_bbox_max(0, lim, False))
+    large = _raw(reg.with_bbox_max(lim, None, False))
+    if large.is_empty():
+        return reg
+    return _raw(small + _raw(large.decompose_trapezoids_to_region()))
+
+
+def _select(boxes: Arr, idx: list[int], d: int, other: kdb.Region) -> list[int]:
+    """The boxes (of ``idx``) that, grown by ``d``, touch nothing of ``other`` (boxes of
+    ``idx`` are distinct: ``_apart``)."""
+    by: dict[BoxT, int] = {(int(boxes[k, 0]), int(boxes[k, 1]), int(boxes[k, 2]),
+                            int(boxes[k, 3])): k for k in idx}
+    hit = {by[_key(p.bbox(), d)] for p in _raw(_box_region(by, d).interacting(other)).each()}
+    return [k for k in idx if k not in hit]
+
+
+def _inside(boxes: Arr, idx: list[int], d: int, package: kdb.Region) -> list[int]:
+    """The boxes (of ``idx``) that, grown by ``d``, lie inside the package outline (touching
+    its boundary from inside does not count: any doubt keeps a box)."""
+    if package.count() == 1 and next(iter(package.each())).is_box():
+        pb = package.bbox()
+        b = boxes[idx]
+        ok = ((b[:, 0] - d > pb.left) & (b[:, 1] - d > pb.bottom) & (b[:, 2] + d < pb.right)
+              & (b[:, 3] + d < pb.top))
+        return [k for k, o in zip(idx, ok.tolist(), strict=True) if o]
+    b = boxes[idx]
+    around = package.bbox() + kdb.Box(int(b[:, 0].min()), int(b[:, 1].min()),
+                                      int(b[:, 2].max()), int(b[:, 3].max()))
+    frame = kdb.Region(around.enlarged(d + 1, d + 1))  # holds every grown box
+    return _select(boxes, idx, d, _pieces(frame - package, d))  # inside = no outside met
+
+
+def _key(b: kdb.Box, d: int) -> BoxT:
+    return (b.left + d, b.bottom + d, b.right - d, b.top - d)
+
+
+def _flat(ly: kdb.Layout, li: int, insts: list[kdb.CellInstArray]) -> kdb.Region:
+    """The squares of these instances, flat and raw (through a scratch cell)."""
+    scratch = ly.create_cell("$free_scratch")
+    try:
+        for inst in insts:
+            scratch.insert(inst)
+        reg = _raw(kdb.Region())
+        reg.insert(scratch.begin_shapes_rec(li))
+    finally:
+        ly.delete_cell(scratch.cell_index())
+    return reg
