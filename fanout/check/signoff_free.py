@@ -48,7 +48,7 @@ BoxT = tuple[int, int, int, int]
 Arr = np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class Split:
     """One layer, split: the shapes the checks see, the free squares, and what it cost."""
 
