@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
 from functools import cache
 
 import gdstk
 import numpy as np
 
+from fanout.check.packed import EMPTY, Packed
 from fanout.layout import Layout, Ref
 from fanout.write.gds import MAX_POINTS
 
@@ -29,38 +29,6 @@ def rnd(v: Arr) -> Arr:
     return np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5))
 
 
-@dataclass(frozen=True)
-class Packed:
-    """The polygons of one layer as one array: ``xy`` (N, 2) their vertices one polygon after
-    the other, ``sizes`` the vertex count of each. A finished RDL level holds hundreds of
-    thousands of fill squares: an array object per square took three times their numbers."""
-
-    xy: Arr
-    sizes: Arr
-
-    def __len__(self) -> int:
-        return len(self.sizes)
-
-    def split(self) -> list[Arr]:
-        """One (k, 2) array per polygon."""
-        return np.split(self.xy, np.cumsum(self.sizes)[:-1]) if len(self.sizes) else []
-
-    def take(self, mask: Arr) -> Packed:
-        """The polygons where ``mask`` is true."""
-        return Packed(self.xy[np.repeat(mask, self.sizes)], self.sizes[mask])
-
-    @staticmethod
-    def of(parts: list[Packed]) -> Packed:
-        parts = [q for q in parts if len(q)]
-        if not parts:
-            return EMPTY
-        if len(parts) == 1:
-            return parts[0]
-        return Packed(np.concatenate([q.xy for q in parts]),
-                      np.concatenate([q.sizes for q in parts]))
-
-
-EMPTY = Packed(np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
 
 
 def _cell_polys(polys: tuple[tuple[tuple[float, float], ...], ...], dbu: float) -> Packed:

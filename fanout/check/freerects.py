@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 
 from fanout.check.boxjoin import box_pairs, segment_pairs
-from fanout.check.flat import Packed
+from fanout.check.packed import Packed
 from fanout.check.plan import Check, dbu_of
 
 Arr = np.ndarray
