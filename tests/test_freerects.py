@@ -193,7 +193,7 @@ def test_signoff_free_arrays_leave_every_finding_as_the_flat_check(
     assert [repr(it) for it in got] == [repr(it) for it in flat]
     assert {"RDL.S.1", "RDL.W.1", "RDL.SOLID.1", "PLANE.S.1"} <= {it.rule for it in flat}
     fill = sum(s.fill_squares for s in splits)
-    free = sum(s.free_squares for s in splits)
+    free = sum(s.free.count() for s in splits)
     assert free > 0.5 * fill
 
 
@@ -274,7 +274,7 @@ def test_signoff_free_arrays_beside_faults(
     rules = {it.rule for it in flat}
     assert {"RDL.S.1", "PLANE.S.1", "RDL.EDGE.1"} <= rules
     assert "RDL.HOLE.1" not in rules
-    rdl1 = next(s for s in splits if s.free_squares and s.free.bbox().left < win.left)
+    rdl1 = next(s for s in splits if s.free.count() and s.free.bbox().left < win.left)
     assert rdl1.free.interacting(kdb.Region(win)).count() == 1 + 3 + 9
     # every balance measured (rule value 0): the free squares' area counts as drawn
     strict = pdk.model_copy(update={"rules": [

@@ -45,6 +45,10 @@ SETTLED = frozenset({"width", "width_die_edge", "space", "angle", "grid", "densi
 #: Ops in which the layer may be the second group (``Check.b``): area and holes only.
 SETTLED_AS_B = frozenset({"balance", "hole_stack", "separation"})
 
+#: Layers both checks read besides their rules (the package outline, die boundaries): their
+#: shapes are never left out.
+READ_OTHERWISE = ("SAW", "DIE_BND")
+
 #: Distance ops: the value is a distance their edge pairs measure.
 DISTANCE = frozenset({"width", "width_die_edge", "space", "enclosure", "edge", "separation",
                       "plane_space"})
@@ -179,14 +183,15 @@ def free_rects(flat: Packed, reach: Reach, foreign: list[Packed],
     rest = np.ones(len(flat), dtype=bool)
     rest[cand] = False
     others = [(flat, rest), *((q, np.ones(len(q), dtype=bool)) for q in foreign if len(q))]
-    keep = np.zeros(len(cand), dtype=bool)
+    # rectangles of the layer closer than its space to one another
+    keep = crowded(boxes, reach.space)
     # an edge of anything else may lie closer than its distance: box gaps are whole units,
     # so a box within dist - 1 (or touching) is a superset of "closer" (any doubt keeps)
-    near = [(segments(flat, rest), reach.space), (np.vstack(
+    reaches_of = [(segments(flat, rest), reach.space), (np.vstack(
         [segments(q) for q, _ in others[1:]] or [np.zeros((0, 4))]), reach.near)]
     if outline:
-        near.append((_ring_segments(package), reach.outline or 0))
-    for segs, dist in near:
+        reaches_of.append((_ring_segments(package), reach.outline or 0))
+    for segs, dist in reaches_of:
         if len(segs):
             i, _ = segment_pairs(boxes, segs, max(dist - 1, 0), a_boxes=True)
             keep[i] = True
@@ -204,16 +209,25 @@ def free_rects(flat: Packed, reach: Reach, foreign: list[Packed],
         x, y = boxes[left[i], 0], boxes[left[i], 1]
         hit = shapely.intersects_xy(polys[where], x, y)
         keep[left[i[hit]]] = True
-    # rectangles of the layer closer than its space to one another
-    i, j = box_pairs(boxes, grow=reach.space - 1)
+    return cand[~keep], boxes[~keep]
+
+
+def crowded(boxes: Arr, space: int) -> Arr:
+    """Which boxes another one comes closer to than ``space`` (Euclidean; overlapping and
+    equal boxes are closer): a box join within space - 1, then the exact distance."""
+    out = np.zeros(len(boxes), dtype=bool)
+    if not len(boxes):
+        return out
+    b = boxes.astype(float)
+    i, j = box_pairs(b, grow=space - 1)
     pair = i < j
     i, j = i[pair], j[pair]
-    dx = np.maximum(0, np.maximum(boxes[j, 0] - boxes[i, 2], boxes[i, 0] - boxes[j, 2]))
-    dy = np.maximum(0, np.maximum(boxes[j, 1] - boxes[i, 3], boxes[i, 1] - boxes[j, 3]))
-    near = dx * dx + dy * dy < float(reach.space) ** 2
-    keep[i[near]] = True
-    keep[j[near]] = True
-    return cand[~keep], boxes[~keep]
+    dx = np.maximum(0, np.maximum(b[j, 0] - b[i, 2], b[i, 0] - b[j, 2]))
+    dy = np.maximum(0, np.maximum(b[j, 1] - b[i, 3], b[i, 1] - b[j, 3]))
+    close = dx * dx + dy * dy < float(space) ** 2
+    out[i[close]] = True
+    out[j[close]] = True
+    return out
 
 
 def _ring_segments(g: shapely.Geometry) -> Arr:
@@ -228,12 +242,11 @@ def _ring_segments(g: shapely.Geometry) -> Arr:
 
 def _shapes(p: Packed, sel: Arr) -> Arr:
     """Polygons (shapely, as drawn, unrepaired) of the selected entries."""
-    starts = (np.cumsum(p.sizes) - p.sizes)[sel]
-    sizes = p.sizes[sel]
-    rows = np.repeat(starts, sizes) + (np.arange(int(sizes.sum()))
-                                       - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    return shapely.polygons(shapely.linearrings(p.xy[rows],
-                                                indices=np.repeat(np.arange(len(sel)), sizes)))
+    mask = np.zeros(len(p), dtype=bool)
+    mask[sel] = True
+    q = p.take(mask)
+    return shapely.polygons(shapely.linearrings(
+        q.xy, indices=np.repeat(np.arange(len(q)), q.sizes)))
 
 
 def box_area_tiles(boxes: Arr, ox: int, oy: int, sx: int, sy: int, nx: int, ny: int) -> Arr:

@@ -36,7 +36,7 @@ from fanout.check import edgecheck as ec
 from fanout.check import markers as mk
 from fanout.check import viastack as vs
 from fanout.check.flat import Packed
-from fanout.check.freerects import reaches
+from fanout.check.freerects import READ_OTHERWISE, reaches
 from fanout.check.inflow_finish import density_check, finish_check
 from fanout.check.inflow_layers import Layers, bbox_dims, coords, edges, explode
 from fanout.check.plan import RDL_TOP, Check, above_top, dbu_of, plan_checks
@@ -51,8 +51,6 @@ EPS = 1e-3  # um; below the 1 nm database unit (connectivity checks)
 #: geometric checks; False checks every shape flat (the tests compare both).
 FREE_RECTS = True
 
-#: Layers the check reads besides its rules (package outline, die boundaries): all shapes kept.
-READ_OTHERWISE = ("SAW", "DIE_BND")
 
 
 @dataclass(frozen=True)

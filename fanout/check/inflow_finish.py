@@ -66,17 +66,7 @@ def tile_areas(polys: list[Polygon], boxes: Arr | None = None) -> density.TileAr
         if len(rest):  # axis-parallel rectangles (most): the overlap with each tile is exact
             w, h = bounds[rest, 2] - bounds[rest, 0], bounds[rest, 3] - bounds[rest, 1]
             rect = (npts[rest] == 5) & (areas[rest] == w * h)
-            r = rest[rect]
-            cnt = span[r]
-            p = np.repeat(r, cnt)
-            k = np.arange(len(p)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            h = (iy1 - iy0 + 1)[p]
-            ti, tj = ix0[p] + k // h, iy0[p] + k % h
-            ow = (np.minimum(bounds[p, 2], ox + (ti + 1) * sx)
-                  - np.maximum(bounds[p, 0], ox + ti * sx))
-            oh = (np.minimum(bounds[p, 3], oy + (tj + 1) * sy)
-                  - np.maximum(bounds[p, 1], oy + tj * sy))
-            np.add.at(out, (ti, tj), np.maximum(ow, 0.0) * np.maximum(oh, 0.0))
+            out += box_area_tiles(bounds[rest[rect]], ox, oy, sx, sy, nx, ny)
             rest = rest[~rect]
         if len(rest):
             cnt = span[rest]

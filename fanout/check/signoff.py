@@ -41,7 +41,7 @@ import numpy as np
 
 from fanout.check import density, fastcheck
 from fanout.check import markers as mk
-from fanout.check.freerects import Reach, reaches
+from fanout.check.freerects import READ_OTHERWISE, Reach, reaches
 from fanout.check.layoutlimits import check_points, read_layout
 from fanout.check.markers import DrcItem
 from fanout.check.plan import RDL_TOP, Check, above_top, dbu_of, plan_checks
@@ -56,8 +56,6 @@ XY = tuple[float, float]
 #: geometric checks; False checks every shape flat (the tests compare both).
 FREE_RECTS = True
 
-#: Layers read besides their rules (package outline, die boundaries): every shape kept.
-READ_OTHERWISE = ("SAW", "DIE_BND")
 
 #: Most density windows one rule may step over a layout.
 MAX_DENSITY_WINDOWS = 100_000

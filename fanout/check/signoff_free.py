@@ -34,15 +34,13 @@ least its array box's). A candidate that is not free goes back to the flat check
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import klayout.db as kdb
 import numpy as np
 
-from fanout.check.boxjoin import box_pairs
-from fanout.check.freerects import Reach
+from fanout.check.freerects import Reach, crowded
 
 BoxT = tuple[int, int, int, int]
 Arr = np.ndarray
@@ -50,16 +48,11 @@ Arr = np.ndarray
 
 @dataclass(frozen=True)
 class Split:
-    """One layer, split: the shapes the checks see, the free squares, and what it cost."""
+    """One layer, split: the shapes the checks see and the free squares."""
 
     kept: kdb.Region  # raw shapes (not merged) the geometric checks read
-    free: kdb.Region  # the free squares, raw (areas, holes, plane take-back)
-    arrays: int  # fill instances (arrays and single squares) on the layer
-    candidates: int
-    free_arrays: int
-    free_squares: int
-    fill_squares: int
-    seconds: float
+    free: kdb.Region  # the free squares, raw (areas, holes, plane take-back): one per shape
+    fill_squares: int  # squares of the layer's fill instances, free or not
 
 
 def _raw(reg: kdb.Region) -> kdb.Region:
@@ -154,7 +147,6 @@ def _candidates(rows: Arr, reach: Reach, grids: Iterable[int]) -> tuple[Arr, Arr
 def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Region,
           package: kdb.Region | None, grids: Iterable[int] = ()) -> Split:
     """The layer's shapes the geometric checks see, and its free squares (module doc)."""
-    t0 = time.perf_counter()
     grids = list(grids)
     cells = fill_cells(ly, top, li)
     all_insts, rows = _rows(ly, cells)
@@ -163,8 +155,7 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
     insts = [all_insts[k] for k in cand.tolist()]
     back = [all_insts[k] for k in np.flatnonzero(~ok).tolist()]  # the flat check reads them
     boxes = ext[cand]
-    arrays, squares = len(all_insts), int(np.sum(rows[:, 7] * rows[:, 8]))
-    candidates = len(insts)
+    squares = int(np.sum(rows[:, 7] * rows[:, 8]))
     # the layer without the candidates: its other shapes and the fill that is not a candidate
     it = top.begin_shapes_rec(li)
     it.unselect_cells(list(cells))
@@ -174,7 +165,7 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
         others += _flat(ly, li, back)
     # candidates in touch with anything: another candidate, a shape of the layer or of a
     # layer checked with it (at the same distance: one selection), the package outline
-    alive = _apart(boxes, reach.space)
+    alive = np.flatnonzero(~crowded(boxes, reach.space)).tolist()
     stages = [(reach.space - 1, others)]
     if not foreign.is_empty():
         if max(reach.near - 1, 0) == reach.space - 1:
@@ -193,30 +184,7 @@ def split(ly: kdb.Layout, top: kdb.Cell, li: int, reach: Reach, foreign: kdb.Reg
     if kept_insts:
         kept = kept + _flat(ly, li, kept_insts)
     free = _flat(ly, li, free_insts) if free_insts else _raw(kdb.Region())
-    return Split(_raw(kept), free, arrays, candidates, len(free_insts),
-                 sum(_count(i) for i in free_insts), squares, time.perf_counter() - t0)
-
-
-def _count(inst: kdb.CellInstArray) -> int:
-    return inst.na * inst.nb if inst.is_regular_array() else 1
-
-
-def _apart(boxes: Arr, space: int) -> list[int]:
-    """The boxes no other box comes closer to than ``space`` (Euclidean; overlapping and
-    equal boxes are closer)."""
-    if not len(boxes):
-        return []
-    b = boxes.astype(float)
-    i, j = box_pairs(b, grow=space - 1)
-    pair = i != j
-    i, j = i[pair], j[pair]
-    dx = np.maximum(0, np.maximum(b[j, 0] - b[i, 2], b[i, 0] - b[j, 2]))
-    dy = np.maximum(0, np.maximum(b[j, 1] - b[i, 3], b[i, 1] - b[j, 3]))
-    near = dx * dx + dy * dy < float(space) ** 2
-    ok = np.ones(len(b), dtype=bool)
-    ok[i[near]] = False
-    ok[j[near]] = False
-    return np.flatnonzero(ok).tolist()
+    return Split(_raw(kept), free, squares)
 
 
 def _pieces(reg: kdb.Region, d: int) -> kdb.Region:
@@ -235,7 +203,7 @@ def _pieces(reg: kdb.Region, d: int) -> kdb.Region:
 
 def _select(boxes: Arr, idx: list[int], d: int, other: kdb.Region) -> list[int]:
     """The boxes (of ``idx``) that, grown by ``d``, touch nothing of ``other`` (boxes of
-    ``idx`` are distinct: ``_apart``)."""
+    ``idx`` are distinct: ``crowded``)."""
     by: dict[BoxT, int] = {(int(boxes[k, 0]), int(boxes[k, 1]), int(boxes[k, 2]),
                             int(boxes[k, 3])): k for k in idx}
     hit = {by[_key(p.bbox(), d)] for p in _raw(_box_region(by, d).interacting(other)).each()}
